@@ -1,0 +1,90 @@
+# zigtls for nginx: top-level build.
+#   make            core library, example server, unit tests, corpus replayers
+#   make test       every test: unit (known answers, negatives), fuzz corpus
+#                   replay, end-to-end t/*.t with real clients
+#   make asan       the same core tests built with ASan+UBSan (build-asan/)
+#   make fuzz       libFuzzer run of every harness (FUZZ_SECONDS each)
+#   make module     the nginx dynamic modules (see docs/)
+#   make demo       build and start nginx with the module on 127.0.0.1:8443
+
+BUILD   ?= build
+CC      ?= cc
+SAN     ?=
+OPT     ?= -O2
+CFLAGS  ?= $(OPT) -g
+WARN     = -Wall -Wextra -Wshadow -Wpointer-arith -Wstrict-prototypes \
+           -Wmissing-prototypes -Wno-unused-parameter -Werror
+CPPFLAGS = -Isrc -D_GNU_SOURCE
+ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) $(SAN) -fPIC
+LIBS     = -lsodium -lcrypto
+LDFLAGS ?=
+
+CORE_SRC  = $(sort $(wildcard src/*.c))
+CORE_OBJ  = $(CORE_SRC:src/%.c=$(BUILD)/obj/%.o)
+UNIT_SRC  = $(sort $(wildcard t/unit/*.c))
+UNIT_OBJ  = $(UNIT_SRC:t/unit/%.c=$(BUILD)/obj/unit/%.o)
+FUZZ_SRC  = $(sort $(wildcard t/fuzz/fuzz_*.c))
+FUZZ_REPLAY = $(FUZZ_SRC:t/fuzz/%.c=$(BUILD)/replay_%)
+
+.PHONY: all test unit replay e2e asan fuzz module demo clean format
+
+all: $(BUILD)/libzigtls.a $(BUILD)/zigtls-server $(BUILD)/unit $(FUZZ_REPLAY)
+
+$(BUILD)/obj/%.o: src/%.c src/*.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/obj/unit/%.o: t/unit/%.c t/unit/*.h src/*.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -It/unit $(ALL_CFLAGS) -Wno-missing-prototypes -c -o $@ $<
+
+$(BUILD)/libzigtls.a: $(CORE_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/zigtls-server: examples/zigtls-server.c $(BUILD)/libzigtls.a
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libzigtls.a $(LDFLAGS) $(LIBS)
+
+$(BUILD)/unit: $(UNIT_OBJ) $(BUILD)/libzigtls.a
+	$(CC) $(ALL_CFLAGS) -o $@ $(UNIT_OBJ) $(BUILD)/libzigtls.a $(LDFLAGS) $(LIBS)
+
+# Corpus replayers: the libFuzzer harness plus a plain main() that feeds
+# every file of t/fuzz/corpus/<name>/ once.
+$(BUILD)/replay_%: t/fuzz/%.c t/fuzz/replay_main.c $(BUILD)/libzigtls.a
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ $< t/fuzz/replay_main.c $(BUILD)/libzigtls.a $(LDFLAGS) $(LIBS)
+
+unit: $(BUILD)/unit
+	cd t/unit && ../../$(BUILD)/unit
+
+replay: $(FUZZ_REPLAY)
+	@set -e; for h in $(FUZZ_REPLAY); do n=$${h##*/replay_}; \
+	  $$h t/fuzz/corpus/$$n; done
+
+e2e: all
+	prove -v t/
+
+test: all
+	$(MAKE) --no-print-directory unit
+	$(MAKE) --no-print-directory replay
+	$(MAKE) --no-print-directory e2e
+
+asan:
+	$(MAKE) --no-print-directory BUILD=build-asan CC=clang OPT=-O1 \
+	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
+	  all unit replay
+
+FUZZ_SECONDS ?= 60
+fuzz: $(BUILD)/libzigtls.a
+	@mkdir -p build-fuzz
+	@set -e; for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
+	  clang $(CPPFLAGS) -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined \
+	    -o build-fuzz/$$n $$f $(CORE_SRC) $(LIBS); \
+	  mkdir -p build-fuzz/corpus-$$n; \
+	  build-fuzz/$$n -max_total_time=$(FUZZ_SECONDS) build-fuzz/corpus-$$n t/fuzz/corpus/$$n; \
+	done
+
+format:
+	clang-format -i src/*.c src/*.h t/unit/*.c t/unit/*.h t/fuzz/*.c examples/*.c
+
+clean:
+	rm -rf build build-asan build-fuzz

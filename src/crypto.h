@@ -1,0 +1,142 @@
+/*
+ * crypto.h: the crypto provider interface of the core.
+ *
+ * Only src/crypto.c includes <sodium.h> or <openssl/...>. Everything else in
+ * src/ reaches cryptography through these functions. The split (DESIGN.md):
+ *   libsodium  X25519, Ed25519, random bytes, wipe, constant-time compare
+ *   libcrypto  AEADs, SHA-2, HMAC, HKDF, P-256 ECDH, ECDSA, RSA-PSS,
+ *              PEM/X.509 parsing, key/certificate matching
+ *
+ * Every function that can fail returns 0 on success and non-zero on
+ * failure, and is marked warn_unused_result.
+ */
+#ifndef ZT_CRYPTO_H
+#define ZT_CRYPTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "zigtls.h"
+
+int zt_crypto_init(void) ZT_WUR; /* idempotent; sodium_init() */
+
+/* ---- utilities (libsodium) ---------------------------------------------- */
+void zt_memzero(void *p, size_t n);
+/* 1 if equal, 0 otherwise; constant time in n. */
+int zt_ct_equal(const void *a, const void *b, size_t n) ZT_WUR;
+int zt_sys_random(void *arg, uint8_t *out, size_t len) ZT_WUR; /* zt_random_fn */
+
+/* ---- hashes (libcrypto) ------------------------------------------------- */
+typedef enum { ZT_SHA256 = 1, ZT_SHA384 = 2 } zt_hash_alg;
+#define ZT_MAX_HASH_LEN 48
+size_t zt_hash_len(zt_hash_alg alg);
+
+typedef struct zt_hash zt_hash; /* opaque (an EVP_MD_CTX) */
+zt_hash *zt_hash_new(zt_hash_alg alg) ZT_WUR;
+int zt_hash_update(zt_hash *h, const uint8_t *p, size_t n) ZT_WUR;
+/* Digest of everything so far, without ending the running hash. */
+int zt_hash_peek(const zt_hash *h, uint8_t *out) ZT_WUR;
+void zt_hash_free(zt_hash *h);
+int zt_hash_oneshot(zt_hash_alg alg, const uint8_t *p, size_t n,
+                    uint8_t *out) ZT_WUR;
+
+int zt_hmac(zt_hash_alg alg, const uint8_t *key, size_t key_len,
+            const uint8_t *msg, size_t msg_len, uint8_t *out) ZT_WUR;
+/* RFC 5869. salt may be NULL with salt_len 0 (a string of HashLen zeros). */
+int zt_hkdf_extract(zt_hash_alg alg, const uint8_t *salt, size_t salt_len,
+                    const uint8_t *ikm, size_t ikm_len, uint8_t *prk) ZT_WUR;
+int zt_hkdf_expand(zt_hash_alg alg, const uint8_t *prk, size_t prk_len,
+                   const uint8_t *info, size_t info_len, uint8_t *out,
+                   size_t out_len) ZT_WUR;
+
+/* ---- AEAD (libcrypto) ---------------------------------------------------- */
+typedef enum {
+    ZT_AEAD_AES_128_GCM = 1,
+    ZT_AEAD_AES_256_GCM = 2,
+    ZT_AEAD_CHACHA20_POLY1305 = 3
+} zt_aead_alg;
+#define ZT_AEAD_NONCE_LEN 12
+#define ZT_AEAD_MAX_KEY_LEN 32
+size_t zt_aead_key_len(zt_aead_alg alg);
+
+/* A keyed AEAD context, set up once per traffic key (no allocation per
+ * record). */
+typedef struct zt_aead zt_aead; /* opaque (an EVP_CIPHER_CTX) */
+zt_aead *zt_aead_new(zt_aead_alg alg, const uint8_t *key) ZT_WUR;
+void zt_aead_free(zt_aead *a);
+/* Encrypt buf[0..len) in place, write the 16-byte tag to tag. */
+int zt_aead_seal(zt_aead *a, const uint8_t nonce[ZT_AEAD_NONCE_LEN],
+                 const uint8_t *aad, size_t aad_len, uint8_t *buf,
+                 size_t len, uint8_t tag[ZT_AEAD_TAG_LEN]) ZT_WUR;
+/* Decrypt buf[0..len) in place and verify tag. On failure buf is wiped
+ * (no unverified plaintext escapes) and non-zero is returned. */
+int zt_aead_open(zt_aead *a, const uint8_t nonce[ZT_AEAD_NONCE_LEN],
+                 const uint8_t *aad, size_t aad_len, uint8_t *buf,
+                 size_t len, const uint8_t tag[ZT_AEAD_TAG_LEN]) ZT_WUR;
+
+/* ---- key exchange -------------------------------------------------------- */
+/* group: ZT_GROUP_X25519 (libsodium) or ZT_GROUP_SECP256R1 (libcrypto). */
+#define ZT_KX_MAX_PRIV 32
+#define ZT_KX_MAX_PUB 65     /* uncompressed P-256 point */
+#define ZT_KX_MAX_SECRET 32
+size_t zt_kx_pub_len(uint16_t group);  /* 32 or 65; 0 if unsupported */
+/*
+ * Make a key pair from the configured random source: draws 32 bytes with
+ * rnd(rnd_arg, ...) as the private key (for P-256 a scalar outside
+ * [1, n-1] is drawn again), writes priv (32 bytes) and pub.
+ */
+int zt_kx_keygen(uint16_t group, zt_random_fn rnd, void *rnd_arg,
+                 uint8_t priv[ZT_KX_MAX_PRIV], uint8_t *pub,
+                 size_t *pub_len) ZT_WUR;
+/*
+ * Shared secret from our private key and the peer's public value. Fails
+ * when the peer value has the wrong length, is not on the curve (P-256:
+ * uncompressed form only, RFC 8446 section 4.2.8.2), or gives the all-zero
+ * X25519 result (RFC 8446 section 7.4.2).
+ */
+int zt_kx_derive(uint16_t group, const uint8_t priv[ZT_KX_MAX_PRIV],
+                 const uint8_t *peer, size_t peer_len, uint8_t *secret,
+                 size_t *secret_len) ZT_WUR;
+
+/* ---- credentials and signatures ----------------------------------------- */
+typedef enum {
+    ZT_KEY_NONE = 0,
+    ZT_KEY_ED25519 = 1,
+    ZT_KEY_ECDSA_P256 = 2,
+    ZT_KEY_RSA = 3
+} zt_key_type;
+
+#define ZT_MAX_CHAIN 8
+#define ZT_MAX_SIG_LEN 1024 /* RSA up to 8192 bits */
+
+typedef struct zt_cred {
+    zt_key_type type;
+    void *pkey;                  /* provider-private (EVP_PKEY *) */
+    uint8_t ed25519_sk[64];      /* libsodium signing key (Ed25519 only) */
+    uint8_t *chain_der[ZT_MAX_CHAIN]; /* leaf first, malloc'd */
+    size_t chain_len[ZT_MAX_CHAIN];
+    size_t n_chain;
+    int64_t not_after;           /* leaf notAfter, seconds since epoch */
+    unsigned rsa_bits;
+} zt_cred;
+
+/* Parse a PEM chain (leaf first, at most ZT_MAX_CHAIN certificates) and a
+ * PEM private key; check the key type is supported (RSA >= 2048 bits) and
+ * that the key matches the leaf. On failure write a human reason to err. */
+int zt_cred_load(zt_cred *cred, const char *chain_pem, size_t chain_len,
+                 const char *key_pem, size_t key_len, char *err,
+                 size_t err_len) ZT_WUR;
+void zt_cred_free(zt_cred *cred); /* wipes the private key */
+
+/* Sign msg with scheme (one that suits the key type). sig_len in: size of
+ * sig; out: signature length. Ed25519 via libsodium, the rest libcrypto. */
+int zt_cred_sign(const zt_cred *cred, uint16_t scheme, const uint8_t *msg,
+                 size_t msg_len, uint8_t *sig, size_t *sig_len) ZT_WUR;
+
+/* Verify a signature under the leaf certificate's public key (tests, and
+ * later client certificates). 0 when it verifies. */
+int zt_verify_cert_sig(const uint8_t *cert_der, size_t cert_len,
+                       uint16_t scheme, const uint8_t *msg, size_t msg_len,
+                       const uint8_t *sig, size_t sig_len) ZT_WUR;
+
+#endif /* ZT_CRYPTO_H */
