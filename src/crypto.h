@@ -138,5 +138,11 @@ int zt_cred_sign(const zt_cred *cred, uint16_t scheme, const uint8_t *msg,
 int zt_verify_cert_sig(const uint8_t *cert_der, size_t cert_len,
                        uint16_t scheme, const uint8_t *msg, size_t msg_len,
                        const uint8_t *sig, size_t sig_len) ZT_WUR;
+/* The same under a DER SubjectPublicKeyInfo (Wycheproof tests; raw keys).
+ * Schemes and rules as zt_verify_cert_sig: ECDSA signatures in strict DER,
+ * RSA-PSS with MGF1 of the same hash and salt length = hash length. */
+int zt_verify_pubkey_sig(const uint8_t *spki_der, size_t spki_len,
+                         uint16_t scheme, const uint8_t *msg, size_t msg_len,
+                         const uint8_t *sig, size_t sig_len) ZT_WUR;
 
 #endif /* ZT_CRYPTO_H */

@@ -1,0 +1,1028 @@
+/*
+ * crypto.c: the crypto provider (see crypto.h and DESIGN.md "Crypto").
+ *
+ * The only file of the core that includes <sodium.h> or <openssl/...>.
+ *   libsodium  X25519, Ed25519 signing and verification, random bytes,
+ *              wipe, constant-time compare
+ *   libcrypto  AEADs, SHA-2, HMAC (and HKDF built on it), P-256 ECDH,
+ *              ECDSA P-256, RSA-PSS, PEM/X.509 parsing
+ *
+ * nginx uses libcrypto in the same process, so every failing libcrypto call
+ * is followed by ERR_clear_error(): we never leave entries in its error
+ * queue for nginx to trip over later.
+ *
+ * libcrypto algorithm objects (EVP_MD, EVP_CIPHER, EVP_MAC) are fetched once
+ * (pthread_once) so that the per-record and per-handshake paths do not pay
+ * the OpenSSL 3 implicit-fetch cost.
+ */
+/* EC_POINT and friends are all we need for raw P-256 ECDH; keep the
+ * 1.1.1 API visible without deprecation warnings. */
+#define OPENSSL_API_COMPAT 0x10101000L
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/obj_mac.h>
+#include <openssl/params.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+#include <sodium.h>
+
+#include "crypto.h"
+
+/* ---- one-time setup ------------------------------------------------------ */
+
+static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+static int g_ok;
+static EVP_MD *g_sha256, *g_sha384, *g_sha512;
+static EVP_CIPHER *g_aes128gcm, *g_aes256gcm, *g_chacha;
+static EVP_MAC *g_hmac;
+static EC_GROUP *g_p256;
+static BIGNUM *g_p256_order;
+
+static void crypto_once(void)
+{
+    if (sodium_init() < 0)
+        return;
+    g_sha256 = EVP_MD_fetch(NULL, "SHA2-256", NULL);
+    g_sha384 = EVP_MD_fetch(NULL, "SHA2-384", NULL);
+    g_sha512 = EVP_MD_fetch(NULL, "SHA2-512", NULL);
+    g_aes128gcm = EVP_CIPHER_fetch(NULL, "AES-128-GCM", NULL);
+    g_aes256gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+    g_chacha = EVP_CIPHER_fetch(NULL, "ChaCha20-Poly1305", NULL);
+    g_hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    g_p256 = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1);
+    if (g_p256 != NULL) {
+        const BIGNUM *o = EC_GROUP_get0_order(g_p256);
+        g_p256_order = o != NULL ? BN_dup(o) : NULL;
+    }
+    g_ok = g_sha256 != NULL && g_sha384 != NULL && g_sha512 != NULL &&
+           g_aes128gcm != NULL && g_aes256gcm != NULL && g_chacha != NULL &&
+           g_hmac != NULL && g_p256 != NULL && g_p256_order != NULL;
+    ERR_clear_error();
+}
+
+int zt_crypto_init(void)
+{
+    if (pthread_once(&g_once, crypto_once) != 0)
+        return -1;
+    return g_ok ? 0 : -1;
+}
+
+/* Every entry point that needs a fetched object goes through this, so a
+ * caller that forgot zt_crypto_init() still works. */
+static int ready(void)
+{
+    return zt_crypto_init() == 0;
+}
+
+static const EVP_MD *md_of(zt_hash_alg alg)
+{
+    if (!ready())
+        return NULL;
+    switch (alg) {
+    case ZT_SHA256:
+        return g_sha256;
+    case ZT_SHA384:
+        return g_sha384;
+    }
+    return NULL;
+}
+
+static const char *md_name(zt_hash_alg alg)
+{
+    return alg == ZT_SHA256 ? "SHA2-256" : "SHA2-384";
+}
+
+/* Clear libcrypto's error queue and return -1 (the failure value). */
+static int fail(void)
+{
+    ERR_clear_error();
+    return -1;
+}
+
+/* ---- utilities ----------------------------------------------------------- */
+
+void zt_memzero(void *p, size_t n)
+{
+    if (p != NULL && n > 0)
+        sodium_memzero(p, n);
+}
+
+int zt_ct_equal(const void *a, const void *b, size_t n)
+{
+    if (n == 0)
+        return 1;
+    return sodium_memcmp(a, b, n) == 0;
+}
+
+int zt_sys_random(void *arg, uint8_t *out, size_t len)
+{
+    (void)arg;
+    if (!ready())
+        return -1;
+    randombytes_buf(out, len);
+    return 0;
+}
+
+/* ---- hashes -------------------------------------------------------------- */
+
+size_t zt_hash_len(zt_hash_alg alg)
+{
+    switch (alg) {
+    case ZT_SHA256:
+        return 32;
+    case ZT_SHA384:
+        return 48;
+    }
+    return 0;
+}
+
+struct zt_hash {
+    EVP_MD_CTX *ctx;
+    EVP_MD_CTX *tmp; /* reused by zt_hash_peek */
+};
+
+zt_hash *zt_hash_new(zt_hash_alg alg)
+{
+    const EVP_MD *md = md_of(alg);
+    zt_hash *h;
+
+    if (md == NULL)
+        return NULL;
+    h = calloc(1, sizeof(*h));
+    if (h == NULL)
+        return NULL;
+    h->ctx = EVP_MD_CTX_new();
+    h->tmp = EVP_MD_CTX_new();
+    if (h->ctx == NULL || h->tmp == NULL ||
+        EVP_DigestInit_ex(h->ctx, md, NULL) != 1) {
+        zt_hash_free(h);
+        ERR_clear_error();
+        return NULL;
+    }
+    return h;
+}
+
+int zt_hash_update(zt_hash *h, const uint8_t *p, size_t n)
+{
+    if (n == 0)
+        return 0;
+    return EVP_DigestUpdate(h->ctx, p, n) == 1 ? 0 : fail();
+}
+
+int zt_hash_peek(const zt_hash *h, uint8_t *out)
+{
+    /* Finish a copy; the running hash goes on. */
+    if (EVP_MD_CTX_copy_ex(h->tmp, h->ctx) != 1 ||
+        EVP_DigestFinal_ex(h->tmp, out, NULL) != 1)
+        return fail();
+    return 0;
+}
+
+void zt_hash_free(zt_hash *h)
+{
+    if (h == NULL)
+        return;
+    EVP_MD_CTX_free(h->ctx);
+    EVP_MD_CTX_free(h->tmp);
+    free(h);
+}
+
+int zt_hash_oneshot(zt_hash_alg alg, const uint8_t *p, size_t n,
+                    uint8_t *out)
+{
+    static const uint8_t empty[1];
+    const EVP_MD *md = md_of(alg);
+
+    if (md == NULL)
+        return -1;
+    return EVP_Digest(n ? p : empty, n, out, NULL, md, NULL) == 1 ? 0
+                                                                  : fail();
+}
+
+/* ---- HMAC and HKDF (RFC 2104, RFC 5869) ----------------------------------- */
+
+static EVP_MAC_CTX *hmac_start(zt_hash_alg alg, const uint8_t *key,
+                               size_t key_len)
+{
+    static const uint8_t empty[1];
+    OSSL_PARAM params[2];
+    EVP_MAC_CTX *m;
+
+    if (md_of(alg) == NULL)
+        return NULL;
+    m = EVP_MAC_CTX_new(g_hmac);
+    if (m == NULL)
+        return NULL;
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+                                                 (char *)md_name(alg), 0);
+    params[1] = OSSL_PARAM_construct_end();
+    /* A NULL key means "keep the previous key": pass a real pointer. */
+    if (EVP_MAC_init(m, key_len ? key : empty, key_len, params) != 1) {
+        EVP_MAC_CTX_free(m);
+        ERR_clear_error();
+        return NULL;
+    }
+    return m;
+}
+
+static int hmac_finish(EVP_MAC_CTX *m, uint8_t *out, size_t out_len)
+{
+    size_t n = 0;
+
+    if (EVP_MAC_final(m, out, &n, out_len) != 1 || n != out_len)
+        return fail();
+    return 0;
+}
+
+int zt_hmac(zt_hash_alg alg, const uint8_t *key, size_t key_len,
+            const uint8_t *msg, size_t msg_len, uint8_t *out)
+{
+    EVP_MAC_CTX *m = hmac_start(alg, key, key_len);
+    int rc;
+
+    if (m == NULL)
+        return -1;
+    if (msg_len > 0 && EVP_MAC_update(m, msg, msg_len) != 1)
+        rc = fail();
+    else
+        rc = hmac_finish(m, out, zt_hash_len(alg));
+    EVP_MAC_CTX_free(m);
+    return rc;
+}
+
+/* RFC 5869 section 2.2: PRK = HMAC-Hash(salt, IKM); no salt means a string
+ * of HashLen zeros. */
+int zt_hkdf_extract(zt_hash_alg alg, const uint8_t *salt, size_t salt_len,
+                    const uint8_t *ikm, size_t ikm_len, uint8_t *prk)
+{
+    uint8_t zeros[ZT_MAX_HASH_LEN] = {0};
+    size_t hl = zt_hash_len(alg);
+
+    if (hl == 0)
+        return -1;
+    if (salt == NULL || salt_len == 0) {
+        salt = zeros;
+        salt_len = hl;
+    }
+    return zt_hmac(alg, salt, salt_len, ikm, ikm_len, prk);
+}
+
+/* RFC 5869 section 2.3: T(i) = HMAC-Hash(PRK, T(i-1) | info | i),
+ * L <= 255 * HashLen. */
+int zt_hkdf_expand(zt_hash_alg alg, const uint8_t *prk, size_t prk_len,
+                   const uint8_t *info, size_t info_len, uint8_t *out,
+                   size_t out_len)
+{
+    uint8_t t[ZT_MAX_HASH_LEN];
+    size_t hl = zt_hash_len(alg), done = 0, n;
+    EVP_MAC_CTX *m;
+    uint8_t i;
+    int rc = 0;
+
+    if (hl == 0 || out_len > 255 * hl)
+        return -1;
+    if (out_len == 0)
+        return 0;
+    m = hmac_start(alg, prk, prk_len);
+    if (m == NULL)
+        return -1;
+    for (i = 1; done < out_len; i++) {
+        /* Restart with the same key (EVP_MAC_init with a NULL key). */
+        if ((i > 1 && (EVP_MAC_init(m, NULL, 0, NULL) != 1 ||
+                       EVP_MAC_update(m, t, hl) != 1)) ||
+            (info_len > 0 && EVP_MAC_update(m, info, info_len) != 1) ||
+            EVP_MAC_update(m, &i, 1) != 1 || hmac_finish(m, t, hl) != 0) {
+            rc = fail();
+            break;
+        }
+        n = out_len - done < hl ? out_len - done : hl;
+        memcpy(out + done, t, n);
+        done += n;
+    }
+    EVP_MAC_CTX_free(m);
+    zt_memzero(t, sizeof(t));
+    if (rc != 0)
+        zt_memzero(out, out_len);
+    return rc;
+}
+
+/* ---- AEAD ---------------------------------------------------------------- */
+
+size_t zt_aead_key_len(zt_aead_alg alg)
+{
+    switch (alg) {
+    case ZT_AEAD_AES_128_GCM:
+        return 16;
+    case ZT_AEAD_AES_256_GCM:
+    case ZT_AEAD_CHACHA20_POLY1305:
+        return 32;
+    }
+    return 0;
+}
+
+struct zt_aead {
+    EVP_CIPHER_CTX *ctx; /* keyed once; each call only sets the nonce */
+};
+
+zt_aead *zt_aead_new(zt_aead_alg alg, const uint8_t *key)
+{
+    const EVP_CIPHER *c = NULL;
+    zt_aead *a;
+
+    if (!ready())
+        return NULL;
+    switch (alg) {
+    case ZT_AEAD_AES_128_GCM:
+        c = g_aes128gcm;
+        break;
+    case ZT_AEAD_AES_256_GCM:
+        c = g_aes256gcm;
+        break;
+    case ZT_AEAD_CHACHA20_POLY1305:
+        c = g_chacha;
+        break;
+    }
+    if (c == NULL)
+        return NULL;
+    a = calloc(1, sizeof(*a));
+    if (a == NULL)
+        return NULL;
+    a->ctx = EVP_CIPHER_CTX_new();
+    /* Both GCM and ChaCha20-Poly1305 default to a 12-byte IV, which is
+     * what TLS 1.3 uses (RFC 8446 section 5.3). */
+    if (a->ctx == NULL ||
+        EVP_CipherInit_ex2(a->ctx, c, key, NULL, 1, NULL) != 1 ||
+        EVP_CIPHER_CTX_get_iv_length(a->ctx) != ZT_AEAD_NONCE_LEN) {
+        zt_aead_free(a);
+        ERR_clear_error();
+        return NULL;
+    }
+    return a;
+}
+
+void zt_aead_free(zt_aead *a)
+{
+    if (a == NULL)
+        return;
+    EVP_CIPHER_CTX_free(a->ctx); /* cleanses the key schedule */
+    free(a);
+}
+
+/* Set direction and nonce, keep the key, feed the AAD. */
+static int aead_start(zt_aead *a, int enc, const uint8_t *nonce,
+                      const uint8_t *aad, size_t aad_len)
+{
+    int outl;
+
+    if (aad_len > INT_MAX ||
+        EVP_CipherInit_ex2(a->ctx, NULL, NULL, nonce, enc, NULL) != 1)
+        return -1;
+    if (aad_len > 0 &&
+        EVP_CipherUpdate(a->ctx, NULL, &outl, aad, (int)aad_len) != 1)
+        return -1;
+    return 0;
+}
+
+int zt_aead_seal(zt_aead *a, const uint8_t nonce[ZT_AEAD_NONCE_LEN],
+                 const uint8_t *aad, size_t aad_len, uint8_t *buf,
+                 size_t len, uint8_t tag[ZT_AEAD_TAG_LEN])
+{
+    int outl = 0, fl = 0;
+
+    if (len > INT_MAX || aead_start(a, 1, nonce, aad, aad_len) != 0)
+        return fail();
+    if (len > 0 && (EVP_CipherUpdate(a->ctx, buf, &outl, buf, (int)len) != 1 ||
+                    (size_t)outl != len))
+        return fail();
+    if (EVP_CipherFinal_ex(a->ctx, buf + outl, &fl) != 1 || fl != 0 ||
+        EVP_CIPHER_CTX_ctrl(a->ctx, EVP_CTRL_AEAD_GET_TAG, ZT_AEAD_TAG_LEN,
+                            tag) != 1)
+        return fail();
+    return 0;
+}
+
+int zt_aead_open(zt_aead *a, const uint8_t nonce[ZT_AEAD_NONCE_LEN],
+                 const uint8_t *aad, size_t aad_len, uint8_t *buf,
+                 size_t len, const uint8_t tag[ZT_AEAD_TAG_LEN])
+{
+    uint8_t t[ZT_AEAD_TAG_LEN];
+    int outl = 0, fl = 0;
+
+    memcpy(t, tag, sizeof(t)); /* the ctrl takes a non-const pointer */
+    if (len > INT_MAX || aead_start(a, 0, nonce, aad, aad_len) != 0 ||
+        EVP_CIPHER_CTX_ctrl(a->ctx, EVP_CTRL_AEAD_SET_TAG, ZT_AEAD_TAG_LEN,
+                            t) != 1)
+        goto bad;
+    if (len > 0 && (EVP_CipherUpdate(a->ctx, buf, &outl, buf, (int)len) != 1 ||
+                    (size_t)outl != len))
+        goto bad;
+    if (EVP_CipherFinal_ex(a->ctx, buf + outl, &fl) != 1 || fl != 0)
+        goto bad;
+    return 0;
+bad:
+    /* No unverified plaintext escapes. */
+    zt_memzero(buf, len);
+    return fail();
+}
+
+/* ---- key exchange --------------------------------------------------------- */
+
+size_t zt_kx_pub_len(uint16_t group)
+{
+    switch (group) {
+    case ZT_GROUP_X25519:
+        return 32;
+    case ZT_GROUP_SECP256R1:
+        return 65;
+    }
+    return 0;
+}
+
+/* P-256 private scalar from 32 big-endian bytes; NULL unless in [1, n-1]. */
+static BIGNUM *p256_scalar(const uint8_t priv[32])
+{
+    BIGNUM *k = BN_secure_new();
+
+    if (k == NULL)
+        return NULL;
+    BN_set_flags(k, BN_FLG_CONSTTIME);
+    if (BN_bin2bn(priv, 32, k) == NULL || BN_is_zero(k) ||
+        BN_cmp(k, g_p256_order) >= 0) {
+        BN_clear_free(k);
+        return NULL;
+    }
+    return k;
+}
+
+/* pub = k * G, uncompressed (RFC 8446 section 4.2.8.2). */
+static int p256_keygen(zt_random_fn rnd, void *rnd_arg, uint8_t priv[32],
+                       uint8_t *pub)
+{
+    BIGNUM *k = NULL;
+    EC_POINT *pt = NULL;
+    BN_CTX *bn = NULL;
+    int tries, rc = -1;
+
+    /* A uniform 32-byte string is >= n with probability about 2^-32. */
+    for (tries = 0; tries < 64 && k == NULL; tries++) {
+        if (rnd(rnd_arg, priv, 32) != 0)
+            goto out;
+        k = p256_scalar(priv);
+    }
+    if (k == NULL)
+        goto out;
+    bn = BN_CTX_new();
+    pt = EC_POINT_new(g_p256);
+    if (bn == NULL || pt == NULL ||
+        EC_POINT_mul(g_p256, pt, k, NULL, NULL, bn) != 1 ||
+        EC_POINT_point2oct(g_p256, pt, POINT_CONVERSION_UNCOMPRESSED, pub,
+                           65, bn) != 65)
+        goto out;
+    rc = 0;
+out:
+    BN_clear_free(k);
+    EC_POINT_free(pt);
+    BN_CTX_free(bn);
+    if (rc != 0) {
+        zt_memzero(priv, 32);
+        ERR_clear_error();
+    }
+    return rc;
+}
+
+/* secret = x-coordinate of k * peer (RFC 8446 section 7.4.2). */
+static int p256_derive(const uint8_t priv[32], const uint8_t *peer,
+                       size_t peer_len, uint8_t *secret)
+{
+    BIGNUM *k = NULL, *x = NULL;
+    EC_POINT *q = NULL, *r = NULL;
+    BN_CTX *bn = NULL;
+    int rc = -1;
+
+    /* Only the uncompressed form: legacy_form = 4 (RFC 8446 4.2.8.2). */
+    if (peer_len != 65 || peer[0] != 0x04)
+        return -1;
+    k = p256_scalar(priv);
+    bn = BN_CTX_new();
+    q = EC_POINT_new(g_p256);
+    r = EC_POINT_new(g_p256);
+    x = BN_new();
+    if (k == NULL || bn == NULL || q == NULL || r == NULL || x == NULL)
+        goto out;
+    /* oct2point also checks the curve equation; check again explicitly,
+     * the validation RFC 8446 section 4.2.8.2 asks for. */
+    if (EC_POINT_oct2point(g_p256, q, peer, peer_len, bn) != 1 ||
+        EC_POINT_is_on_curve(g_p256, q, bn) != 1 ||
+        EC_POINT_is_at_infinity(g_p256, q))
+        goto out;
+    if (EC_POINT_mul(g_p256, r, NULL, q, k, bn) != 1 ||
+        EC_POINT_is_at_infinity(g_p256, r) ||
+        EC_POINT_get_affine_coordinates(g_p256, r, x, NULL, bn) != 1 ||
+        BN_bn2binpad(x, secret, 32) != 32)
+        goto out;
+    rc = 0;
+out:
+    BN_clear_free(k);
+    BN_clear_free(x);
+    EC_POINT_clear_free(r);
+    EC_POINT_free(q);
+    BN_CTX_free(bn);
+    if (rc != 0) {
+        zt_memzero(secret, 32);
+        ERR_clear_error();
+    }
+    return rc;
+}
+
+int zt_kx_keygen(uint16_t group, zt_random_fn rnd, void *rnd_arg,
+                 uint8_t priv[ZT_KX_MAX_PRIV], uint8_t *pub,
+                 size_t *pub_len)
+{
+    if (!ready() || rnd == NULL)
+        return -1;
+    switch (group) {
+    case ZT_GROUP_X25519:
+        /* RFC 7748 section 6.1: 32 random bytes; libsodium clamps. */
+        if (rnd(rnd_arg, priv, 32) != 0)
+            break;
+        if (crypto_scalarmult_base(pub, priv) != 0) {
+            zt_memzero(priv, 32);
+            break;
+        }
+        *pub_len = 32;
+        return 0;
+    case ZT_GROUP_SECP256R1:
+        if (p256_keygen(rnd, rnd_arg, priv, pub) != 0)
+            break;
+        *pub_len = 65;
+        return 0;
+    }
+    return -1;
+}
+
+int zt_kx_derive(uint16_t group, const uint8_t priv[ZT_KX_MAX_PRIV],
+                 const uint8_t *peer, size_t peer_len, uint8_t *secret,
+                 size_t *secret_len)
+{
+    if (!ready())
+        return -1;
+    switch (group) {
+    case ZT_GROUP_X25519:
+        if (peer_len != 32)
+            return -1;
+        /* libsodium returns -1 on an all-zero result (a low-order peer
+         * point); check it again ourselves: RFC 8446 section 7.4.2,
+         * RFC 7748 section 6.1. */
+        if (crypto_scalarmult(secret, priv, peer) != 0 ||
+            sodium_is_zero(secret, 32)) {
+            zt_memzero(secret, 32);
+            return -1;
+        }
+        *secret_len = 32;
+        return 0;
+    case ZT_GROUP_SECP256R1:
+        if (p256_derive(priv, peer, peer_len, secret) != 0)
+            return -1;
+        *secret_len = 32;
+        return 0;
+    }
+    return -1;
+}
+
+/* ---- signatures ----------------------------------------------------------- */
+
+/* The hash of an RSA-PSS scheme (RFC 8446 section 4.2.3), or NULL. */
+static const EVP_MD *pss_md(uint16_t scheme)
+{
+    switch (scheme) {
+    case ZT_SIG_RSA_PSS_RSAE_SHA256:
+        return g_sha256;
+    case ZT_SIG_RSA_PSS_RSAE_SHA384:
+        return g_sha384;
+    case ZT_SIG_RSA_PSS_RSAE_SHA512:
+        return g_sha512;
+    }
+    return NULL;
+}
+
+static int is_p256(EVP_PKEY *pk)
+{
+    char name[64];
+    size_t n = 0;
+
+    if (EVP_PKEY_get_base_id(pk) != EVP_PKEY_EC ||
+        EVP_PKEY_get_group_name(pk, name, sizeof(name), &n) != 1)
+        return 0;
+    return strcmp(name, SN_X9_62_prime256v1) == 0;
+}
+
+/* RSA-PSS parameters for TLS: MGF1 with the same hash, salt length equal
+ * to the hash length (RFC 8446 section 4.2.3). */
+static int pss_setup(EVP_PKEY_CTX *pctx, const EVP_MD *md)
+{
+    return EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
+           EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) ==
+               1 &&
+           EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md) == 1;
+}
+
+/* Verify sig over msg under pk with scheme; 0 when it verifies. */
+static int verify_pkey(EVP_PKEY *pk, uint16_t scheme, const uint8_t *msg,
+                       size_t msg_len, const uint8_t *sig, size_t sig_len)
+{
+    static const uint8_t empty[1];
+    const EVP_MD *md = NULL;
+    EVP_MD_CTX *mctx = NULL;
+    EVP_PKEY_CTX *pctx = NULL;
+    int rc = -1;
+
+    if (msg_len == 0)
+        msg = empty;
+    switch (scheme) {
+    case ZT_SIG_ED25519: {
+        uint8_t raw[32];
+        size_t n = sizeof(raw);
+
+        if (EVP_PKEY_get_base_id(pk) != EVP_PKEY_ED25519 ||
+            EVP_PKEY_get_raw_public_key(pk, raw, &n) != 1 || n != 32 ||
+            sig_len != crypto_sign_BYTES)
+            return fail();
+        return crypto_sign_verify_detached(sig, msg, msg_len, raw) == 0 ? 0
+                                                                       : -1;
+    }
+    case ZT_SIG_ECDSA_SECP256R1_SHA256:
+        if (!is_p256(pk))
+            return fail();
+        md = g_sha256;
+        break;
+    case ZT_SIG_RSA_PSS_RSAE_SHA256:
+    case ZT_SIG_RSA_PSS_RSAE_SHA384:
+    case ZT_SIG_RSA_PSS_RSAE_SHA512:
+        /* rsae: an rsaEncryption key; we do not accept RSA below 2048. */
+        if (EVP_PKEY_get_base_id(pk) != EVP_PKEY_RSA ||
+            EVP_PKEY_get_bits(pk) < 2048)
+            return fail();
+        md = pss_md(scheme);
+        break;
+    default:
+        return -1;
+    }
+    mctx = EVP_MD_CTX_new();
+    if (mctx == NULL ||
+        EVP_DigestVerifyInit(mctx, &pctx, md, NULL, pk) != 1)
+        goto out;
+    if (EVP_PKEY_get_base_id(pk) == EVP_PKEY_RSA && !pss_setup(pctx, md))
+        goto out;
+    /* For ECDSA libcrypto insists on the strict DER form of the signature
+     * (it re-encodes and compares), as RFC 8446 section 4.2.3 wants. */
+    if (EVP_DigestVerify(mctx, sig, sig_len, msg, msg_len) == 1)
+        rc = 0;
+out:
+    EVP_MD_CTX_free(mctx);
+    ERR_clear_error();
+    return rc;
+}
+
+int zt_verify_cert_sig(const uint8_t *cert_der, size_t cert_len,
+                       uint16_t scheme, const uint8_t *msg, size_t msg_len,
+                       const uint8_t *sig, size_t sig_len)
+{
+    const unsigned char *p = cert_der;
+    X509 *x;
+    EVP_PKEY *pk;
+    int rc = -1;
+
+    if (!ready() || cert_len > LONG_MAX)
+        return -1;
+    x = d2i_X509(NULL, &p, (long)cert_len);
+    if (x != NULL && p == cert_der + cert_len &&
+        (pk = X509_get0_pubkey(x)) != NULL)
+        rc = verify_pkey(pk, scheme, msg, msg_len, sig, sig_len);
+    X509_free(x);
+    ERR_clear_error();
+    return rc;
+}
+
+int zt_verify_pubkey_sig(const uint8_t *spki_der, size_t spki_len,
+                         uint16_t scheme, const uint8_t *msg, size_t msg_len,
+                         const uint8_t *sig, size_t sig_len)
+{
+    const unsigned char *p = spki_der;
+    EVP_PKEY *pk;
+    int rc = -1;
+
+    if (!ready() || spki_len > LONG_MAX)
+        return -1;
+    pk = d2i_PUBKEY(NULL, &p, (long)spki_len);
+    if (pk != NULL && p == spki_der + spki_len)
+        rc = verify_pkey(pk, scheme, msg, msg_len, sig, sig_len);
+    EVP_PKEY_free(pk);
+    ERR_clear_error();
+    return rc;
+}
+
+int zt_cred_sign(const zt_cred *cred, uint16_t scheme, const uint8_t *msg,
+                 size_t msg_len, uint8_t *sig, size_t *sig_len)
+{
+    static const uint8_t empty[1];
+    EVP_PKEY *pk = cred->pkey;
+    const EVP_MD *md = NULL;
+    EVP_MD_CTX *mctx = NULL;
+    EVP_PKEY_CTX *pctx = NULL;
+    size_t n;
+    int rc = -1;
+
+    if (!ready() || pk == NULL)
+        return -1;
+    if (msg_len == 0)
+        msg = empty;
+    switch (cred->type) {
+    case ZT_KEY_ED25519: {
+        unsigned long long sl = 0;
+
+        if (scheme != ZT_SIG_ED25519 || *sig_len < crypto_sign_BYTES ||
+            crypto_sign_detached(sig, &sl, msg, msg_len, cred->ed25519_sk) !=
+                0)
+            return -1;
+        *sig_len = (size_t)sl;
+        return 0;
+    }
+    case ZT_KEY_ECDSA_P256:
+        if (scheme != ZT_SIG_ECDSA_SECP256R1_SHA256)
+            return -1;
+        md = g_sha256;
+        break;
+    case ZT_KEY_RSA:
+        md = pss_md(scheme);
+        if (md == NULL)
+            return -1;
+        break;
+    default:
+        return -1;
+    }
+    mctx = EVP_MD_CTX_new();
+    if (mctx == NULL || EVP_DigestSignInit(mctx, &pctx, md, NULL, pk) != 1)
+        goto out;
+    if (cred->type == ZT_KEY_RSA && !pss_setup(pctx, md))
+        goto out;
+    /* Size first (DER ECDSA signatures vary, at most 72 bytes). */
+    if (EVP_DigestSign(mctx, NULL, &n, msg, msg_len) != 1 || n > *sig_len)
+        goto out;
+    n = *sig_len;
+    if (EVP_DigestSign(mctx, sig, &n, msg, msg_len) != 1)
+        goto out;
+    *sig_len = n;
+    rc = 0;
+out:
+    EVP_MD_CTX_free(mctx);
+    if (rc != 0)
+        ERR_clear_error();
+    return rc;
+}
+
+/* ---- credentials ----------------------------------------------------------- */
+
+static int cred_err(char *err, size_t err_len, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (err != NULL && err_len > 0) {
+        va_start(ap, fmt);
+        vsnprintf(err, err_len, fmt, ap);
+        va_end(ap);
+    }
+    ERR_clear_error();
+    return -1;
+}
+
+/* Never prompt for a pass phrase (the default callback reads the tty). */
+static int no_password(char *buf, int size, int rwflag, void *u)
+{
+    (void)buf;
+    (void)size;
+    (void)rwflag;
+    (void)u;
+    return -1;
+}
+
+static int cred_chain(zt_cred *cred, const char *pem, size_t len, X509 **leaf,
+                      char *err, size_t err_len)
+{
+    BIO *bio;
+    X509 *x;
+    int n;
+
+    if (len > INT_MAX)
+        return cred_err(err, err_len, "certificate chain too large");
+    bio = BIO_new_mem_buf(pem, (int)len);
+    if (bio == NULL)
+        return cred_err(err, err_len, "out of memory");
+    while ((x = PEM_read_bio_X509(bio, NULL, no_password, NULL)) != NULL) {
+        uint8_t *der = NULL;
+
+        if (cred->n_chain == ZT_MAX_CHAIN) {
+            X509_free(x);
+            BIO_free(bio);
+            return cred_err(err, err_len,
+                            "certificate chain has more than %d certificates",
+                            ZT_MAX_CHAIN);
+        }
+        n = i2d_X509(x, &der);
+        if (n <= 0) {
+            X509_free(x);
+            BIO_free(bio);
+            return cred_err(err, err_len, "cannot encode certificate %zu",
+                            cred->n_chain + 1);
+        }
+        /* Our own copy, freed with free() (not OPENSSL_free). */
+        cred->chain_der[cred->n_chain] = malloc((size_t)n);
+        if (cred->chain_der[cred->n_chain] == NULL) {
+            OPENSSL_free(der);
+            X509_free(x);
+            BIO_free(bio);
+            return cred_err(err, err_len, "out of memory");
+        }
+        memcpy(cred->chain_der[cred->n_chain], der, (size_t)n);
+        OPENSSL_free(der);
+        cred->chain_len[cred->n_chain] = (size_t)n;
+        if (cred->n_chain == 0)
+            *leaf = x;
+        else
+            X509_free(x);
+        cred->n_chain++;
+    }
+    BIO_free(bio);
+    /* The loop ends on "no start line": expected, not an error. Anything
+     * else (a damaged certificate) is. */
+    {
+        unsigned long e = ERR_peek_last_error();
+
+        if (cred->n_chain == 0)
+            return cred_err(err, err_len,
+                            "no certificate found in the chain PEM");
+        if (e != 0 && !(ERR_GET_LIB(e) == ERR_LIB_PEM &&
+                        ERR_GET_REASON(e) == PEM_R_NO_START_LINE))
+            return cred_err(err, err_len,
+                            "cannot parse certificate %zu of the chain: %s",
+                            cred->n_chain + 1, ERR_reason_error_string(e)
+                                                   ? ERR_reason_error_string(e)
+                                                   : "bad PEM");
+    }
+    ERR_clear_error();
+    return 0;
+}
+
+static int64_t cert_not_after(X509 *x)
+{
+    struct tm tm;
+
+    memset(&tm, 0, sizeof(tm));
+    if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) != 1)
+        return 0;
+    return (int64_t)timegm(&tm);
+}
+
+/* Check the key type is one we sign with; fill cred->type. */
+static int cred_key_type(zt_cred *cred, EVP_PKEY *pk, char *err,
+                         size_t err_len)
+{
+    char name[64];
+    size_t n = 0;
+    int id = EVP_PKEY_get_base_id(pk);
+
+    switch (id) {
+    case EVP_PKEY_ED25519:
+        cred->type = ZT_KEY_ED25519;
+        return 0;
+    case EVP_PKEY_EC:
+        if (is_p256(pk)) {
+            cred->type = ZT_KEY_ECDSA_P256;
+            return 0;
+        }
+        if (EVP_PKEY_get_group_name(pk, name, sizeof(name), &n) != 1)
+            snprintf(name, sizeof(name), "(explicit parameters)");
+        return cred_err(err, err_len,
+                        "unsupported key type: EC curve %s (only P-256)",
+                        name);
+    case EVP_PKEY_RSA:
+        cred->rsa_bits = (unsigned)EVP_PKEY_get_bits(pk);
+        if (cred->rsa_bits < 2048)
+            return cred_err(err, err_len,
+                            "unsupported key type: RSA %u bits (at least "
+                            "2048 required)",
+                            cred->rsa_bits);
+        if (cred->rsa_bits > 8 * ZT_MAX_SIG_LEN)
+            return cred_err(err, err_len,
+                            "unsupported key type: RSA %u bits (at most %d)",
+                            cred->rsa_bits, 8 * ZT_MAX_SIG_LEN);
+        cred->type = ZT_KEY_RSA;
+        return 0;
+    case EVP_PKEY_RSA_PSS:
+        return cred_err(err, err_len,
+                        "unsupported key type: RSASSA-PSS key (use an "
+                        "rsaEncryption RSA key)");
+    default: {
+        const char *tn = EVP_PKEY_get0_type_name(pk);
+
+        return cred_err(err, err_len, "unsupported key type: %s",
+                        tn ? tn : OBJ_nid2sn(id));
+    }
+    }
+}
+
+/* libsodium's 64-byte signing key from the PKCS#8 Ed25519 seed. */
+static int cred_ed25519(zt_cred *cred, EVP_PKEY *pk, char *err,
+                        size_t err_len)
+{
+    uint8_t seed[32], pub[32], own[crypto_sign_PUBLICKEYBYTES];
+    size_t n = sizeof(seed), m = sizeof(pub);
+    int rc = 0;
+
+    if (EVP_PKEY_get_raw_private_key(pk, seed, &n) != 1 || n != 32 ||
+        EVP_PKEY_get_raw_public_key(pk, pub, &m) != 1 || m != 32 ||
+        crypto_sign_seed_keypair(own, cred->ed25519_sk, seed) != 0 ||
+        sodium_memcmp(own, pub, 32) != 0)
+        rc = cred_err(err, err_len, "cannot use the Ed25519 private key");
+    zt_memzero(seed, sizeof(seed));
+    return rc;
+}
+
+int zt_cred_load(zt_cred *cred, const char *chain_pem, size_t chain_len,
+                 const char *key_pem, size_t key_len, char *err,
+                 size_t err_len)
+{
+    X509 *leaf = NULL;
+    EVP_PKEY *pk = NULL, *pub;
+    BIO *bio = NULL;
+    int rc = -1;
+
+    memset(cred, 0, sizeof(*cred));
+    if (err != NULL && err_len > 0)
+        err[0] = '\0';
+    if (!ready())
+        return cred_err(err, err_len, "crypto library initialisation failed");
+    if (cred_chain(cred, chain_pem, chain_len, &leaf, err, err_len) != 0)
+        goto out;
+    if (key_len > INT_MAX ||
+        (bio = BIO_new_mem_buf(key_pem, (int)key_len)) == NULL) {
+        cred_err(err, err_len, "cannot read the private key");
+        goto out;
+    }
+    pk = PEM_read_bio_PrivateKey(bio, NULL, no_password, NULL);
+    if (pk == NULL) {
+        cred_err(err, err_len,
+                 "no usable private key in the key PEM (missing, damaged or "
+                 "encrypted)");
+        goto out;
+    }
+    if (cred_key_type(cred, pk, err, err_len) != 0)
+        goto out;
+    pub = X509_get0_pubkey(leaf);
+    if (pub == NULL || EVP_PKEY_eq(pub, pk) != 1) {
+        cred_err(err, err_len,
+                 "private key does not match the leaf certificate");
+        goto out;
+    }
+    if (cred->type == ZT_KEY_ED25519 &&
+        cred_ed25519(cred, pk, err, err_len) != 0)
+        goto out;
+    cred->not_after = cert_not_after(leaf);
+    cred->pkey = pk;
+    pk = NULL;
+    rc = 0;
+out:
+    BIO_free(bio);
+    EVP_PKEY_free(pk);
+    X509_free(leaf);
+    ERR_clear_error();
+    if (rc != 0)
+        zt_cred_free(cred);
+    return rc;
+}
+
+void zt_cred_free(zt_cred *cred)
+{
+    size_t i;
+
+    if (cred == NULL)
+        return;
+    EVP_PKEY_free(cred->pkey); /* libcrypto cleanses private keys */
+    for (i = 0; i < cred->n_chain && i < ZT_MAX_CHAIN; i++)
+        free(cred->chain_der[i]);
+    zt_memzero(cred->ed25519_sk, sizeof(cred->ed25519_sk));
+    memset(cred, 0, sizeof(*cred));
+}
