@@ -18,6 +18,10 @@
 /* EC_POINT and friends are all we need for raw P-256 ECDH; keep the
  * 1.1.1 API visible without deprecation warnings. */
 #define OPENSSL_API_COMPAT 0x10101000L
+/* timegm() (the Makefile passes -D_GNU_SOURCE; other builds may not). */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
 
 #include <limits.h>
 #include <pthread.h>
