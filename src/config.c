@@ -1,0 +1,434 @@
+/*
+ * config.c: the configuration object, built once and shared read-only by
+ * connections; cipher suite, group and signature scheme tables.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <strings.h>
+
+#include "internal.h"
+
+static const zt_suite_info zt_suites[] = {
+    {ZT_TLS_AES_128_GCM_SHA256, "TLS_AES_128_GCM_SHA256",
+     ZT_AEAD_AES_128_GCM, ZT_SHA256, 16},
+    {ZT_TLS_AES_256_GCM_SHA384, "TLS_AES_256_GCM_SHA384",
+     ZT_AEAD_AES_256_GCM, ZT_SHA384, 32},
+    {ZT_TLS_CHACHA20_POLY1305_SHA256, "TLS_CHACHA20_POLY1305_SHA256",
+     ZT_AEAD_CHACHA20_POLY1305, ZT_SHA256, 32},
+};
+
+const zt_suite_info *zt_suite_lookup(uint16_t id)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof(zt_suites) / sizeof(zt_suites[0]); i++)
+        if (zt_suites[i].id == id)
+            return &zt_suites[i];
+    return NULL;
+}
+
+const char *zt_cipher_suite_name(uint16_t suite)
+{
+    const zt_suite_info *s = zt_suite_lookup(suite);
+    return s ? s->name : NULL;
+}
+
+const char *zt_group_name(uint16_t group)
+{
+    switch (group) {
+    case ZT_GROUP_X25519: return "x25519";
+    case ZT_GROUP_SECP256R1: return "secp256r1";
+    }
+    return NULL;
+}
+
+const char *zt_sigalg_name(uint16_t scheme)
+{
+    switch (scheme) {
+    case ZT_SIG_ECDSA_SECP256R1_SHA256: return "ecdsa_secp256r1_sha256";
+    case ZT_SIG_RSA_PSS_RSAE_SHA256: return "rsa_pss_rsae_sha256";
+    case ZT_SIG_RSA_PSS_RSAE_SHA384: return "rsa_pss_rsae_sha384";
+    case ZT_SIG_RSA_PSS_RSAE_SHA512: return "rsa_pss_rsae_sha512";
+    case ZT_SIG_ED25519: return "ed25519";
+    }
+    return NULL;
+}
+
+zt_config *zt_config_new(void)
+{
+    zt_config *cfg;
+
+    if (zt_crypto_init() != 0)
+        return NULL;
+    cfg = calloc(1, sizeof(*cfg));
+    if (cfg == NULL)
+        return NULL;
+    /* AES-128-GCM first: mandatory, and fastest with AES-NI here. */
+    cfg->suites[0] = ZT_TLS_AES_128_GCM_SHA256;
+    cfg->suites[1] = ZT_TLS_AES_256_GCM_SHA384;
+    cfg->suites[2] = ZT_TLS_CHACHA20_POLY1305_SHA256;
+    cfg->n_suites = 3;
+    cfg->groups[0] = ZT_GROUP_X25519;
+    cfg->groups[1] = ZT_GROUP_SECP256R1;
+    cfg->n_groups = 2;
+    cfg->rnd = zt_sys_random;
+    cfg->cookie_len = 32;
+    cfg->ku_limit = (uint64_t)1 << 24;
+    return cfg;
+}
+
+void zt_config_free(zt_config *cfg)
+{
+    size_t i;
+
+    if (cfg == NULL)
+        return;
+    for (i = 0; i < cfg->n_creds; i++)
+        zt_cred_free(&cfg->creds[i]);
+    for (i = 0; i < cfg->n_names; i++)
+        free(cfg->names[i]);
+    free(cfg->names);
+    zt_memzero(cfg, sizeof(*cfg));
+    free(cfg);
+}
+
+static int has_dup(const uint16_t *v, size_t n)
+{
+    size_t i, j;
+
+    for (i = 0; i < n; i++)
+        for (j = i + 1; j < n; j++)
+            if (v[i] == v[j])
+                return 1;
+    return 0;
+}
+
+zt_err zt_config_set_cipher_suites(zt_config *cfg, const uint16_t *suites,
+                                   size_t n)
+{
+    size_t i;
+
+    if (n == 0 || n > 3 || has_dup(suites, n))
+        return ZT_E_CONFIG;
+    for (i = 0; i < n; i++)
+        if (zt_suite_lookup(suites[i]) == NULL)
+            return ZT_E_CONFIG;
+    memcpy(cfg->suites, suites, n * sizeof(*suites));
+    cfg->n_suites = n;
+    return ZT_OK;
+}
+
+zt_err zt_config_set_groups(zt_config *cfg, const uint16_t *groups, size_t n)
+{
+    size_t i;
+
+    if (n == 0 || n > 2 || has_dup(groups, n))
+        return ZT_E_CONFIG;
+    for (i = 0; i < n; i++)
+        if (zt_group_name(groups[i]) == NULL)
+            return ZT_E_CONFIG;
+    memcpy(cfg->groups, groups, n * sizeof(*groups));
+    cfg->n_groups = n;
+    return ZT_OK;
+}
+
+zt_err zt_config_set_advertised_groups(zt_config *cfg, const uint16_t *groups,
+                                       size_t n)
+{
+    if (n > sizeof(cfg->adv_groups) / sizeof(cfg->adv_groups[0]))
+        return ZT_E_CONFIG;
+    if (n)
+        memcpy(cfg->adv_groups, groups, n * sizeof(*groups));
+    cfg->n_adv_groups = n;
+    cfg->adv_groups_set = 1;
+    return ZT_OK;
+}
+
+typedef uint16_t (*zt_name_fn)(const char *name, size_t len);
+
+static uint16_t suite_by_name(const char *s, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof(zt_suites) / sizeof(zt_suites[0]); i++)
+        if (strlen(zt_suites[i].name) == n &&
+            strncasecmp(zt_suites[i].name, s, n) == 0)
+            return zt_suites[i].id;
+    return 0;
+}
+
+static uint16_t group_by_name(const char *s, size_t n)
+{
+    static const struct {
+        const char *name;
+        uint16_t id;
+    } names[] = {
+        {"x25519", ZT_GROUP_X25519},     {"secp256r1", ZT_GROUP_SECP256R1},
+        {"p-256", ZT_GROUP_SECP256R1},   {"prime256v1", ZT_GROUP_SECP256R1},
+        {"p256", ZT_GROUP_SECP256R1},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (strlen(names[i].name) == n && strncasecmp(names[i].name, s, n) == 0)
+            return names[i].id;
+    return 0;
+}
+
+/* Parse "a:b:c" into ids; on an unknown name point *bad at it. */
+static zt_err parse_list(const char *list, zt_name_fn fn, uint16_t *out,
+                         size_t max, size_t *n, const char **bad)
+{
+    const char *p = list, *e;
+    size_t k = 0;
+    uint16_t id;
+
+    *n = 0;
+    while (*p) {
+        e = p;
+        while (*e && *e != ':' && *e != ',' && *e != ' ')
+            e++;
+        if (e > p) {
+            id = fn(p, (size_t)(e - p));
+            if (id == 0 || k >= max) {
+                if (bad)
+                    *bad = p;
+                return ZT_E_CONFIG;
+            }
+            out[k++] = id;
+        }
+        p = *e ? e + 1 : e;
+    }
+    if (k == 0) {
+        if (bad)
+            *bad = list;
+        return ZT_E_CONFIG;
+    }
+    *n = k;
+    return ZT_OK;
+}
+
+zt_err zt_config_set_cipher_suites_str(zt_config *cfg, const char *list,
+                                       const char **bad)
+{
+    uint16_t ids[8];
+    size_t n;
+    zt_err e = parse_list(list, suite_by_name, ids, 3, &n, bad);
+
+    return e ? e : zt_config_set_cipher_suites(cfg, ids, n);
+}
+
+zt_err zt_config_set_groups_str(zt_config *cfg, const char *list,
+                                const char **bad)
+{
+    uint16_t ids[8];
+    size_t n;
+    zt_err e = parse_list(list, group_by_name, ids, 2, &n, bad);
+
+    return e ? e : zt_config_set_groups(cfg, ids, n);
+}
+
+zt_err zt_config_set_alpn(zt_config *cfg, const char *const *protos, size_t n)
+{
+    size_t i, l;
+
+    if (n > ZT_MAX_ALPN_PROTOS)
+        return ZT_E_CONFIG;
+    for (i = 0; i < n; i++) {
+        l = strlen(protos[i]);
+        if (l == 0 || l > ZT_MAX_ALPN_LEN)
+            return ZT_E_CONFIG;
+    }
+    for (i = 0; i < n; i++) {
+        l = strlen(protos[i]);
+        memcpy(cfg->alpn[i], protos[i], l + 1);
+        cfg->alpn_len[i] = (uint8_t)l;
+    }
+    cfg->n_alpn = n;
+    return ZT_OK;
+}
+
+void zt_config_set_policy(zt_config *cfg, unsigned flags)
+{
+    cfg->policy = flags;
+}
+
+zt_err zt_config_add_server_name(zt_config *cfg, const char *name)
+{
+    char **v;
+    size_t l = strlen(name);
+
+    if (l == 0 || l > ZT_MAX_SNI_LEN)
+        return ZT_E_CONFIG;
+    v = realloc(cfg->names, (cfg->n_names + 1) * sizeof(*v));
+    if (v == NULL)
+        return ZT_E_NOMEM;
+    cfg->names = v;
+    v[cfg->n_names] = strdup(name);
+    if (v[cfg->n_names] == NULL)
+        return ZT_E_NOMEM;
+    cfg->n_names++;
+    return ZT_OK;
+}
+
+static void set_err(char *err, size_t err_len, const char *fmt, const char *a)
+{
+    if (err && err_len)
+        snprintf(err, err_len, fmt, a);
+}
+
+zt_err zt_config_add_credential_mem(zt_config *cfg, const char *chain_pem,
+                                    size_t chain_len, const char *key_pem,
+                                    size_t key_len, char *err, size_t err_len)
+{
+    if (cfg->n_creds >= ZT_MAX_CREDENTIALS) {
+        set_err(err, err_len, "%s", "too many certificates");
+        return ZT_E_CONFIG;
+    }
+    if (zt_cred_load(&cfg->creds[cfg->n_creds], chain_pem, chain_len, key_pem,
+                     key_len, err, err_len) != 0)
+        return ZT_E_CONFIG;
+    cfg->n_creds++;
+    return ZT_OK;
+}
+
+static char *slurp(const char *path, size_t *len, char *err, size_t err_len)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    size_t cap = 0, n = 0, r;
+
+    if (f == NULL) {
+        set_err(err, err_len, "cannot open \"%s\"", path);
+        return NULL;
+    }
+    for (;;) {
+        if (cap - n < 4096) {
+            char *nb;
+            if (cap > (1u << 24)) {
+                set_err(err, err_len, "\"%s\" is too large", path);
+                break;
+            }
+            nb = realloc(buf, cap ? cap * 2 : 8192);
+            if (nb == NULL)
+                break;
+            buf = nb;
+            cap = cap ? cap * 2 : 8192;
+        }
+        r = fread(buf + n, 1, cap - n - 1, f);
+        n += r;
+        if (r == 0) {
+            if (ferror(f))
+                set_err(err, err_len, "cannot read \"%s\"", path);
+            else {
+                fclose(f);
+                buf[n] = '\0';
+                *len = n;
+                return buf;
+            }
+            break;
+        }
+    }
+    fclose(f);
+    if (buf)
+        zt_memzero(buf, cap);
+    free(buf);
+    return NULL;
+}
+
+zt_err zt_config_add_credential_file(zt_config *cfg, const char *chain_path,
+                                     const char *key_path, char *err,
+                                     size_t err_len)
+{
+    size_t clen, klen;
+    char *chain, *key;
+    zt_err e;
+
+    chain = slurp(chain_path, &clen, err, err_len);
+    if (chain == NULL)
+        return ZT_E_CONFIG;
+    key = slurp(key_path, &klen, err, err_len);
+    if (key == NULL) {
+        free(chain);
+        return ZT_E_CONFIG;
+    }
+    e = zt_config_add_credential_mem(cfg, chain, clen, key, klen, err,
+                                     err_len);
+    zt_memzero(key, klen);
+    free(key);
+    free(chain);
+    return e;
+}
+
+size_t zt_config_credential_count(const zt_config *cfg)
+{
+    return cfg->n_creds;
+}
+
+int64_t zt_config_credential_not_after(const zt_config *cfg, size_t i)
+{
+    return i < cfg->n_creds ? cfg->creds[i].not_after : 0;
+}
+
+const char *zt_config_credential_type(const zt_config *cfg, size_t i)
+{
+    if (i >= cfg->n_creds)
+        return NULL;
+    switch (cfg->creds[i].type) {
+    case ZT_KEY_ED25519: return "ed25519";
+    case ZT_KEY_ECDSA_P256: return "ecdsa-p256";
+    case ZT_KEY_RSA: return "rsa";
+    case ZT_KEY_NONE: break;
+    }
+    return NULL;
+}
+
+void zt_config_set_random(zt_config *cfg, zt_random_fn fn, void *arg)
+{
+    cfg->rnd = fn ? fn : zt_sys_random;
+    cfg->rnd_arg = arg;
+}
+
+void zt_config_set_clock(zt_config *cfg, zt_clock_fn fn, void *arg)
+{
+    cfg->clock = fn;
+    cfg->clock_arg = arg;
+}
+
+void zt_config_set_signer(zt_config *cfg, zt_sign_fn fn, void *arg)
+{
+    cfg->signer = fn;
+    cfg->signer_arg = arg;
+}
+
+void zt_config_set_keylog(zt_config *cfg, zt_keylog_fn fn, void *arg)
+{
+    cfg->keylog = fn;
+    cfg->keylog_arg = arg;
+}
+
+void zt_config_set_client_hello_cb(zt_config *cfg, zt_client_hello_fn fn,
+                                   void *arg)
+{
+    cfg->ch_cb = fn;
+    cfg->ch_arg = arg;
+}
+
+zt_err zt_config_set_hrr_cookie_len(zt_config *cfg, size_t len)
+{
+    /* cookie<1..2^16-1>; we keep it in the connection, so cap it. */
+    if (len < 16 || len > 255)
+        return ZT_E_CONFIG;
+    cfg->cookie_len = len;
+    return ZT_OK;
+}
+
+void zt_config_set_generation(zt_config *cfg, uint64_t generation)
+{
+    cfg->generation = generation;
+}
+
+void zt_config_set_key_update_limit(zt_config *cfg, uint64_t records)
+{
+    cfg->ku_limit = records ? records : 1;
+}

@@ -1,0 +1,610 @@
+/*
+ * engine.c: the connection object and its four pipes. Records in are
+ * framed, checked and unprotected here, then handed to the handshake
+ * (server.c) or released as plaintext once their tag verified.
+ */
+#include <stdlib.h>
+
+#include "internal.h"
+
+size_t zt_conn_size(void)
+{
+    return sizeof(zt_conn);
+}
+
+zt_conn *zt_conn_new(const zt_config *cfg)
+{
+    zt_conn *c;
+
+    if (cfg == NULL)
+        return NULL;
+    c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return NULL;
+    c->cfg = c->use = cfg;
+    c->st = ZT_S_WAIT_CH;
+    c->alert_sent = c->alert_recv = ZT_ALERT_NONE;
+    c->max_frag = ZT_MAX_PLAINTEXT;
+    c->cred_index = -1;
+    return c;
+}
+
+static void free_buf(uint8_t **p, size_t n)
+{
+    if (*p) {
+        zt_memzero(*p, n);
+        free(*p);
+        *p = NULL;
+    }
+}
+
+void zt_conn_free(zt_conn *c)
+{
+    if (c == NULL)
+        return;
+    zt_hs_release(c);
+    zt_dir_clear(&c->rd);
+    zt_dir_clear(&c->wr);
+    free_buf(&c->in, ZT_INBUF_SIZE);
+    free_buf(&c->out, c->out_cap);
+    zt_memzero(c, sizeof(*c));
+    free(c);
+}
+
+void zt_conn_set_user(zt_conn *c, void *user)
+{
+    c->user = user;
+}
+
+void *zt_conn_user(const zt_conn *c)
+{
+    return c->user;
+}
+
+/* First error wins; it queues its alert (if any) behind pending output. */
+zt_err zt_fail(zt_conn *c, zt_err e)
+{
+    uint8_t a[2];
+
+    if (c->err != ZT_OK)
+        return c->err;
+    c->err = e;
+    c->st = ZT_S_FAILED;
+    c->hs_out_len = 0;
+    a[1] = zt_err_alert(e);
+    if (a[1] != ZT_ALERT_NONE && !c->closed) {
+        a[0] = 2; /* fatal */
+        if (zt_emit_record(c, ZT_CT_ALERT, a, 2) == ZT_OK)
+            c->alert_sent = a[1];
+        c->closed = 1;
+    }
+    return e;
+}
+
+/* ---- records in --------------------------------------------------------- */
+
+static zt_err on_alert(zt_conn *c, const uint8_t *p, size_t n)
+{
+    /* Section 5.1: alerts are never fragmented or coalesced. */
+    if (n != 2)
+        return ZT_E_DECODE;
+    c->alert_recv = p[1];
+    if (p[1] == ZT_ALERT_CLOSE_NOTIFY) {
+        c->peer_closed = 1;
+        return c->done ? ZT_OK : ZT_E_PEER_ALERT;
+    }
+    if (p[1] == ZT_ALERT_USER_CANCELED)
+        return ZT_OK; /* section 6.1: a close_notify should follow */
+    return ZT_E_PEER_ALERT; /* every other alert is fatal in TLS 1.3 */
+}
+
+static zt_err hs_append(zt_conn *c, const uint8_t *p, size_t n)
+{
+    uint8_t *nb;
+    size_t cap;
+
+    if (c->hs_cap - c->hs_len < n) {
+        cap = c->hs_cap ? c->hs_cap : 1024;
+        while (cap - c->hs_len < n)
+            cap *= 2;
+        nb = realloc(c->hs, cap);
+        if (nb == NULL)
+            return ZT_E_NOMEM;
+        c->hs = nb;
+        c->hs_cap = cap;
+    }
+    memcpy(c->hs + c->hs_len, p, n);
+    c->hs_len += n;
+    return ZT_OK;
+}
+
+/*
+ * Complete handshake messages in p[0, n) go to the state table; a partial
+ * tail waits in c->hs. A message may not straddle a change of read key
+ * (section 5.1), and is capped at ZT_MAX_HANDSHAKE_MSG.
+ */
+static zt_err run_messages(zt_conn *c, const uint8_t *p, size_t n,
+                           size_t *used)
+{
+    const zt_aead *before = c->rd.aead;
+    uint32_t mlen;
+    zt_err e;
+
+    *used = 0;
+    while (n - *used >= 4) {
+        const uint8_t *m = p + *used;
+        mlen = ((uint32_t)m[1] << 16) | ((uint32_t)m[2] << 8) | m[3];
+        if (mlen > ZT_MAX_HANDSHAKE_MSG - 4)
+            return ZT_E_HANDSHAKE_TOO_LARGE;
+        if (n - *used < 4 + (size_t)mlen)
+            break;
+        e = zt_on_handshake_msg(c, m, 4 + (size_t)mlen);
+        if (e != ZT_OK)
+            return e;
+        *used += 4 + (size_t)mlen;
+        if (c->rd.aead != before && *used != n)
+            return ZT_E_UNEXPECTED_MESSAGE;
+        before = c->rd.aead;
+    }
+    return ZT_OK;
+}
+
+static zt_err on_handshake_data(zt_conn *c, const uint8_t *p, size_t n)
+{
+    const zt_aead *before = c->rd.aead;
+    size_t used;
+    zt_err e;
+
+    if (c->hs_len == 0) {
+        /* Common case: whole messages in this record, no copy. */
+        e = run_messages(c, p, n, &used);
+        if (e == ZT_OK && used < n)
+            e = hs_append(c, p + used, n - used);
+    } else {
+        e = hs_append(c, p, n);
+        if (e == ZT_OK)
+            e = run_messages(c, c->hs, c->hs_len, &used);
+        if (e == ZT_OK && c->hs != NULL) {
+            memmove(c->hs, c->hs + used, c->hs_len - used);
+            c->hs_len -= used;
+        }
+    }
+    if (e != ZT_OK)
+        return e;
+    if (c->hs_len > 0 && c->rd.aead != before)
+        return ZT_E_UNEXPECTED_MESSAGE;
+    if (c->hs_len >= 4) {
+        uint32_t mlen = ((uint32_t)c->hs[1] << 16) |
+                        ((uint32_t)c->hs[2] << 8) | c->hs[3];
+        if (mlen > ZT_MAX_HANDSHAKE_MSG - 4)
+            return ZT_E_HANDSHAKE_TOO_LARGE;
+    }
+    return ZT_OK;
+}
+
+/* One whole record: header at rec[-5], fragment rec[0, len). */
+static zt_err on_record(zt_conn *c, uint8_t type, uint8_t *rec, size_t len)
+{
+    uint8_t inner = type;
+    size_t n = len;
+    zt_err e;
+
+    if (c->peer_closed)
+        return ZT_OK; /* section 6.1: data after close_notify is ignored */
+    if (type == ZT_CT_CCS) {
+        /* Section 5: one unprotected 0x01 between the first ClientHello and
+         * the client Finished; anything else is unexpected_message. */
+        if (len != 1 || rec[0] != 0x01 || c->ccs_seen || c->hs_len != 0 ||
+            (c->st != ZT_S_WAIT_CH2 && c->st != ZT_S_WAIT_FINISHED))
+            return ZT_E_UNEXPECTED_CCS;
+        c->ccs_seen = 1;
+        return ZT_OK;
+    }
+    if (c->rd.aead != NULL) {
+        if (type == ZT_CT_APPDATA) {
+            e = zt_unprotect(c, rec, len, &inner, &n);
+            if (e != ZT_OK)
+                return e;
+        } else if (!(type == ZT_CT_ALERT && !c->done)) {
+            /* only an alert may come unprotected, from a client that could
+             * not read our ServerHello */
+            return ZT_E_UNEXPECTED_MESSAGE;
+        }
+    } else if (type == ZT_CT_APPDATA) {
+        return ZT_E_UNEXPECTED_MESSAGE; /* no early data accepted */
+    }
+    if (c->hs_len != 0 && inner != ZT_CT_HANDSHAKE)
+        return ZT_E_UNEXPECTED_MESSAGE; /* no interleaving (5.1) */
+    switch (inner) {
+    case ZT_CT_HANDSHAKE:
+        if (n == 0)
+            return ZT_E_UNEXPECTED_MESSAGE; /* no zero-length fragments */
+        return on_handshake_data(c, rec, n);
+    case ZT_CT_ALERT:
+        return on_alert(c, rec, n);
+    case ZT_CT_APPDATA:
+        if (!c->done)
+            return ZT_E_UNEXPECTED_MESSAGE;
+        if (n > 0) {
+            c->app_off = (size_t)(rec - c->in);
+            c->app_len = n;
+            c->app_held = 1;
+        }
+        return ZT_OK;
+    default:
+        return ZT_E_UNEXPECTED_MESSAGE;
+    }
+}
+
+static void consume_front(zt_conn *c, size_t n)
+{
+    memmove(c->in, c->in + n, c->in_len - n);
+    c->in_len -= n;
+}
+
+static zt_err process(zt_conn *c)
+{
+    size_t rlen, max;
+    uint8_t type;
+    zt_err e;
+
+    while (c->err == ZT_OK && !c->app_held && c->in_len >= 5) {
+        type = c->in[0];
+        rlen = ((size_t)c->in[3] << 8) | c->in[4];
+        if (type < ZT_CT_CCS || type > ZT_CT_APPDATA)
+            return zt_fail(c, ZT_E_UNEXPECTED_MESSAGE);
+        /* Section 5.1/5.2: 2^14 plaintext, 2^14 + 256 protected. */
+        max = (c->rd.aead != NULL && type == ZT_CT_APPDATA)
+                  ? ZT_MAX_CIPHERTEXT
+                  : ZT_MAX_PLAINTEXT;
+        if (rlen > max)
+            return zt_fail(c, ZT_E_RECORD_OVERFLOW);
+        if (c->in_len < 5 + rlen)
+            break;
+        e = on_record(c, type, c->in + 5, rlen);
+        if (e != ZT_OK)
+            return zt_fail(c, e);
+        if (c->app_held)
+            c->in_hold = 5 + rlen;
+        else
+            consume_front(c, 5 + rlen);
+    }
+    return c->err;
+}
+
+uint8_t *zt_recv_buf(zt_conn *c, size_t *len)
+{
+    size_t lim;
+
+    *len = 0;
+    if (c->err != ZT_OK || c->peer_closed)
+        return NULL;
+    if (c->in == NULL) {
+        c->in = malloc(ZT_INBUF_SIZE);
+        if (c->in == NULL) {
+            zt_fail(c, ZT_E_NOMEM);
+            return NULL;
+        }
+    }
+    /*
+     * Take the current record and the next header, never more: after a
+     * record is consumed at most 5 bytes move to the front, so input is
+     * copied once (socket to buffer) and decrypted in place.
+     */
+    if (c->app_held)
+        lim = c->in_hold + 5;
+    else if (c->in_len < 5)
+        lim = 5;
+    else
+        lim = 5 + (((size_t)c->in[3] << 8) | c->in[4]) + 5;
+    if (lim > ZT_INBUF_SIZE)
+        lim = ZT_INBUF_SIZE;
+    if (lim <= c->in_len)
+        return NULL;
+    *len = lim - c->in_len;
+    return c->in + c->in_len;
+}
+
+zt_err zt_recv_done(zt_conn *c, size_t n)
+{
+    if (c->err != ZT_OK)
+        return c->err;
+    if (c->in == NULL || n > ZT_INBUF_SIZE - c->in_len)
+        return zt_fail(c, ZT_E_STATE);
+    if (n > 0 && c->t_start == 0 && c->cfg->clock)
+        c->t_start = c->cfg->clock(c->cfg->clock_arg);
+    c->in_len += n;
+    return process(c);
+}
+
+zt_err zt_feed(zt_conn *c, const uint8_t *data, size_t len, size_t *consumed)
+{
+    size_t off = 0, w, k;
+    uint8_t *b;
+    zt_err e = c->err;
+
+    while (e == ZT_OK && off < len) {
+        b = zt_recv_buf(c, &w);
+        if (w == 0)
+            break;
+        k = len - off < w ? len - off : w;
+        memcpy(b, data + off, k);
+        off += k;
+        e = zt_recv_done(c, k);
+    }
+    if (consumed)
+        *consumed = off;
+    return e != ZT_OK ? e : c->err;
+}
+
+zt_err zt_eof(zt_conn *c)
+{
+    if (c->err != ZT_OK)
+        return c->err;
+    if (c->peer_closed)
+        return ZT_OK;
+    return zt_fail(c, ZT_E_TRUNCATED);
+}
+
+/* ---- records out ---------------------------------------------------------- */
+
+const uint8_t *zt_send_buf(zt_conn *c, size_t *len)
+{
+    *len = c->out_len - c->out_off;
+    return *len ? c->out + c->out_off : NULL;
+}
+
+void zt_send_done(zt_conn *c, size_t n)
+{
+    if (n > c->out_len - c->out_off)
+        n = c->out_len - c->out_off;
+    c->out_off += n;
+    if (c->out_off == c->out_len) {
+        c->out_off = c->out_len = 0;
+        /* the handshake flight may have grown it; back to one record */
+        if (c->done && c->out_cap > ZT_OUTBUF_SIZE)
+            free_buf(&c->out, c->out_cap), c->out_cap = 0;
+    }
+}
+
+/* ---- plaintext -------------------------------------------------------------- */
+
+const uint8_t *zt_app_data(zt_conn *c, size_t *len)
+{
+    *len = c->app_held ? c->app_len : 0;
+    return *len ? c->in + c->app_off : NULL;
+}
+
+void zt_app_data_done(zt_conn *c, size_t n)
+{
+    if (!c->app_held)
+        return;
+    if (n > c->app_len)
+        n = c->app_len;
+    c->app_off += n;
+    c->app_len -= n;
+    if (c->app_len == 0) {
+        c->app_held = 0;
+        consume_front(c, c->in_hold);
+        c->in_hold = 0;
+        (void)process(c);
+    }
+}
+
+size_t zt_read(zt_conn *c, uint8_t *buf, size_t len)
+{
+    size_t got = 0, n;
+    const uint8_t *p;
+
+    while (got < len && (p = zt_app_data(c, &n)) != NULL) {
+        if (n > len - got)
+            n = len - got;
+        memcpy(buf + got, p, n);
+        got += n;
+        zt_app_data_done(c, n);
+    }
+    return got;
+}
+
+zt_err zt_write(zt_conn *c, const uint8_t *data, size_t len, size_t *accepted)
+{
+    size_t n = len, room;
+    zt_err e;
+
+    *accepted = 0;
+    if (c->err != ZT_OK)
+        return c->err;
+    if (!c->done || c->closed)
+        return ZT_E_STATE;
+    if (c->wr.seq >= c->use->ku_limit) {
+        /* section 5.5: rotate well before the AEAD's limit */
+        e = zt_send_key_update(c, 0);
+        if (e != ZT_OK)
+            return zt_fail(c, e);
+    }
+    if (c->out == NULL) {
+        c->out = malloc(ZT_OUTBUF_SIZE);
+        if (c->out == NULL)
+            return zt_fail(c, ZT_E_NOMEM);
+        c->out_cap = ZT_OUTBUF_SIZE;
+        c->out_off = c->out_len = 0;
+    }
+    if (c->out_off == c->out_len)
+        c->out_off = c->out_len = 0;
+    room = c->out_cap - c->out_len;
+    if (room < 5 + 1 + ZT_AEAD_TAG_LEN + 1)
+        return ZT_OK; /* flush first */
+    if (n > c->max_frag)
+        n = c->max_frag;
+    if (n > room - (5 + 1 + ZT_AEAD_TAG_LEN))
+        n = room - (5 + 1 + ZT_AEAD_TAG_LEN);
+    if (n == 0)
+        return ZT_OK;
+    memcpy(c->out + c->out_len + 5, data, n);
+    e = zt_protect_in_place(c, ZT_CT_APPDATA, c->out_len, n);
+    if (e != ZT_OK)
+        return zt_fail(c, e);
+    *accepted = n;
+    return ZT_OK;
+}
+
+zt_err zt_close(zt_conn *c)
+{
+    static const uint8_t a[2] = {1, ZT_ALERT_CLOSE_NOTIFY};
+    zt_err e;
+
+    if (c->err != ZT_OK)
+        return c->err;
+    if (c->closed)
+        return ZT_OK;
+    c->closed = 1;
+    c->hs_out_len = 0;
+    e = zt_emit_record(c, ZT_CT_ALERT, a, 2);
+    if (e != ZT_OK)
+        return zt_fail(c, e);
+    return ZT_OK;
+}
+
+zt_err zt_key_update(zt_conn *c, int request_peer)
+{
+    zt_err e;
+
+    if (c->err != ZT_OK)
+        return c->err;
+    if (!c->done || c->closed)
+        return ZT_E_STATE;
+    e = zt_send_key_update(c, request_peer);
+    return e == ZT_OK ? ZT_OK : zt_fail(c, e);
+}
+
+zt_err zt_conn_release_buffers(zt_conn *c)
+{
+    int busy = 0;
+
+    if (c->in_len == 0 && !c->app_held)
+        free_buf(&c->in, ZT_INBUF_SIZE);
+    else
+        busy = 1;
+    if (c->out_off == c->out_len) {
+        free_buf(&c->out, c->out_cap);
+        c->out_cap = c->out_off = c->out_len = 0;
+    } else {
+        busy = 1;
+    }
+    return busy ? ZT_E_STATE : ZT_OK;
+}
+
+size_t zt_conn_buffer_bytes(const zt_conn *c)
+{
+    return (c->in ? ZT_INBUF_SIZE : 0) + c->out_cap + c->hs_cap +
+           c->hs_out_cap;
+}
+
+/* ---- state and facts -------------------------------------------------------- */
+
+unsigned zt_conn_state(const zt_conn *c)
+{
+    unsigned s = 0;
+
+    if (c->out_len > c->out_off)
+        s |= ZT_ST_HAS_OUTPUT;
+    if (c->app_held && c->app_len)
+        s |= ZT_ST_APP_READABLE;
+    if (c->done)
+        s |= ZT_ST_HANDSHAKE_DONE;
+    if (c->peer_closed)
+        s |= ZT_ST_PEER_CLOSED;
+    if (c->closed)
+        s |= ZT_ST_CLOSED;
+    if (c->err != ZT_OK)
+        return s | ZT_ST_FAILED;
+    if (!c->peer_closed && !c->app_held)
+        s |= ZT_ST_WANT_READ;
+    if (c->done && !c->closed &&
+        (c->out == NULL || c->out_off == c->out_len ||
+         c->out_cap - c->out_len >= 5 + 1 + ZT_AEAD_TAG_LEN + 1))
+        s |= ZT_ST_APP_WRITABLE;
+    return s;
+}
+
+zt_err zt_conn_error(const zt_conn *c)
+{
+    return c->err;
+}
+
+uint8_t zt_conn_alert_sent(const zt_conn *c)
+{
+    return c->alert_sent;
+}
+
+uint8_t zt_conn_alert_received(const zt_conn *c)
+{
+    return c->alert_recv;
+}
+
+uint16_t zt_conn_version(const zt_conn *c)
+{
+    return c->done ? ZT_TLS13 : 0;
+}
+
+uint16_t zt_conn_cipher_suite(const zt_conn *c)
+{
+    return c->suite ? c->suite->id : 0;
+}
+
+uint16_t zt_conn_group(const zt_conn *c)
+{
+    return c->group;
+}
+
+uint16_t zt_conn_sigalg(const zt_conn *c)
+{
+    return c->sigalg;
+}
+
+const char *zt_conn_sni(const zt_conn *c)
+{
+    return c->sni[0] ? c->sni : NULL;
+}
+
+const char *zt_conn_alpn(const zt_conn *c)
+{
+    return c->alpn[0] ? c->alpn : NULL;
+}
+
+int zt_conn_resumed(const zt_conn *c)
+{
+    (void)c;
+    return 0;
+}
+
+int zt_conn_early_data_accepted(const zt_conn *c)
+{
+    (void)c;
+    return 0;
+}
+
+int zt_conn_hrr(const zt_conn *c)
+{
+    return c->hrr;
+}
+
+uint64_t zt_conn_generation(const zt_conn *c)
+{
+    return c->use->generation;
+}
+
+const zt_config *zt_conn_config(const zt_conn *c)
+{
+    return c->use;
+}
+
+uint64_t zt_conn_handshake_ms(const zt_conn *c)
+{
+    return c->t_done >= c->t_start && c->done ? c->t_done - c->t_start : 0;
+}
+
+uint64_t zt_conn_key_updates(const zt_conn *c)
+{
+    return c->key_updates;
+}

@@ -1,0 +1,131 @@
+/*
+ * errors.c: the one place that maps every error to its alert (RFC 8446
+ * section 6.2), and the names used in logs and metrics.
+ */
+#include "internal.h"
+
+uint8_t zt_err_alert(zt_err e)
+{
+    switch (e) {
+    case ZT_OK:
+    case ZT_E_WANT_MORE:
+    case ZT_E_CLOSED:
+    case ZT_E_PEER_ALERT:   /* the peer's alert ends it; we send none */
+    case ZT_E_TRUNCATED:    /* the transport is gone */
+    case ZT_E_STATE:        /* API misuse by the embedder */
+    case ZT_E_CONFIG:
+        return ZT_ALERT_NONE;
+    case ZT_E_DECODE:
+    case ZT_E_HANDSHAKE_TOO_LARGE:
+        return ZT_ALERT_DECODE_ERROR;
+    case ZT_E_ILLEGAL_PARAMETER:
+    case ZT_E_DUPLICATE_EXTENSION: /* 4.2; illegal_parameter as OpenSSL does */
+    case ZT_E_HRR_MISMATCH:        /* 4.1.2 */
+    case ZT_E_BAD_KEY_SHARE:       /* 4.2.8.1, 4.2.8.2, 7.4.2 */
+        return ZT_ALERT_ILLEGAL_PARAMETER;
+    case ZT_E_MISSING_EXTENSION:
+        return ZT_ALERT_MISSING_EXTENSION;
+    case ZT_E_UNSUPPORTED_EXTENSION:
+        return ZT_ALERT_UNSUPPORTED_EXTENSION;
+    case ZT_E_UNEXPECTED_MESSAGE:
+    case ZT_E_UNEXPECTED_CCS:
+        return ZT_ALERT_UNEXPECTED_MESSAGE;
+    case ZT_E_RECORD_OVERFLOW:
+        return ZT_ALERT_RECORD_OVERFLOW;
+    case ZT_E_PROTOCOL_VERSION:
+        return ZT_ALERT_PROTOCOL_VERSION;
+    case ZT_E_NO_SHARED_CIPHER:
+    case ZT_E_NO_SHARED_GROUP:
+    case ZT_E_NO_SHARED_SIGALG:
+    case ZT_E_POLICY_REJECT:
+        return ZT_ALERT_HANDSHAKE_FAILURE;
+    case ZT_E_POLICY_SNI:
+        return ZT_ALERT_UNRECOGNIZED_NAME;
+    case ZT_E_POLICY_ALPN:
+        return ZT_ALERT_NO_APPLICATION_PROTOCOL;
+    case ZT_E_BAD_FINISHED:
+    case ZT_E_BAD_SIGNATURE:
+        return ZT_ALERT_DECRYPT_ERROR;
+    case ZT_E_BAD_RECORD_MAC:
+        return ZT_ALERT_BAD_RECORD_MAC;
+    case ZT_E_INTERNAL:
+    case ZT_E_NOMEM:
+    case ZT_E__COUNT:
+        return ZT_ALERT_INTERNAL_ERROR;
+    }
+    return ZT_ALERT_INTERNAL_ERROR;
+}
+
+const char *zt_err_str(zt_err e)
+{
+    static const char *const names[ZT_E__COUNT] = {
+        [ZT_OK] = "ok",
+        [ZT_E_WANT_MORE] = "want_more",
+        [ZT_E_CLOSED] = "closed",
+        [ZT_E_DECODE] = "malformed",
+        [ZT_E_ILLEGAL_PARAMETER] = "illegal_parameter",
+        [ZT_E_DUPLICATE_EXTENSION] = "duplicate_extension",
+        [ZT_E_MISSING_EXTENSION] = "missing_extension",
+        [ZT_E_UNSUPPORTED_EXTENSION] = "unsupported_extension",
+        [ZT_E_UNEXPECTED_MESSAGE] = "unexpected_message",
+        [ZT_E_UNEXPECTED_CCS] = "unexpected_ccs",
+        [ZT_E_RECORD_OVERFLOW] = "record_overflow",
+        [ZT_E_HANDSHAKE_TOO_LARGE] = "handshake_too_large",
+        [ZT_E_PROTOCOL_VERSION] = "protocol_version",
+        [ZT_E_NO_SHARED_CIPHER] = "no_shared_cipher",
+        [ZT_E_NO_SHARED_GROUP] = "no_shared_group",
+        [ZT_E_NO_SHARED_SIGALG] = "no_shared_sigalg",
+        [ZT_E_HRR_MISMATCH] = "hrr_mismatch",
+        [ZT_E_BAD_KEY_SHARE] = "bad_key_share",
+        [ZT_E_POLICY_SNI] = "policy_sni",
+        [ZT_E_POLICY_ALPN] = "policy_alpn",
+        [ZT_E_POLICY_REJECT] = "policy_reject",
+        [ZT_E_BAD_FINISHED] = "bad_finished",
+        [ZT_E_BAD_SIGNATURE] = "bad_signature",
+        [ZT_E_BAD_RECORD_MAC] = "bad_record_mac",
+        [ZT_E_PEER_ALERT] = "peer_alert",
+        [ZT_E_TRUNCATED] = "truncated",
+        [ZT_E_INTERNAL] = "internal",
+        [ZT_E_NOMEM] = "out_of_memory",
+        [ZT_E_CONFIG] = "config",
+        [ZT_E_STATE] = "bad_state",
+    };
+    if ((unsigned)e >= ZT_E__COUNT || names[e] == NULL)
+        return "unknown";
+    return names[e];
+}
+
+const char *zt_alert_str(uint8_t a)
+{
+    switch (a) {
+    case 0: return "close_notify";
+    case 10: return "unexpected_message";
+    case 20: return "bad_record_mac";
+    case 22: return "record_overflow";
+    case 40: return "handshake_failure";
+    case 42: return "bad_certificate";
+    case 43: return "unsupported_certificate";
+    case 44: return "certificate_revoked";
+    case 45: return "certificate_expired";
+    case 46: return "certificate_unknown";
+    case 47: return "illegal_parameter";
+    case 48: return "unknown_ca";
+    case 49: return "access_denied";
+    case 50: return "decode_error";
+    case 51: return "decrypt_error";
+    case 70: return "protocol_version";
+    case 71: return "insufficient_security";
+    case 80: return "internal_error";
+    case 86: return "inappropriate_fallback";
+    case 90: return "user_canceled";
+    case 109: return "missing_extension";
+    case 110: return "unsupported_extension";
+    case 112: return "unrecognized_name";
+    case 113: return "bad_certificate_status_response";
+    case 115: return "unknown_psk_identity";
+    case 116: return "certificate_required";
+    case 120: return "no_application_protocol";
+    case ZT_ALERT_NONE: return "none";
+    }
+    return "unknown_alert";
+}

@@ -1,0 +1,363 @@
+/*
+ * internal.h: types shared by the core's .c files. Not installed; the nginx
+ * glue and the example server use zigtls.h only. Unit tests may include it.
+ */
+#ifndef ZT_INTERNAL_H
+#define ZT_INTERNAL_H
+
+#include <stdint.h>
+#include <string.h>
+
+#include "crypto.h"
+#include "zigtls.h"
+
+/* ---- content and handshake types (RFC 8446 sections 4 and 5.1) ---------- */
+enum {
+    ZT_CT_CCS = 20,
+    ZT_CT_ALERT = 21,
+    ZT_CT_HANDSHAKE = 22,
+    ZT_CT_APPDATA = 23
+};
+enum {
+    ZT_HS_CLIENT_HELLO = 1,
+    ZT_HS_SERVER_HELLO = 2,
+    ZT_HS_NEW_SESSION_TICKET = 4,
+    ZT_HS_END_OF_EARLY_DATA = 5,
+    ZT_HS_ENCRYPTED_EXTENSIONS = 8,
+    ZT_HS_CERTIFICATE = 11,
+    ZT_HS_CERTIFICATE_REQUEST = 13,
+    ZT_HS_CERTIFICATE_VERIFY = 15,
+    ZT_HS_FINISHED = 20,
+    ZT_HS_KEY_UPDATE = 24,
+    ZT_HS_MESSAGE_HASH = 254
+};
+enum {
+    ZT_EXT_SERVER_NAME = 0,
+    ZT_EXT_STATUS_REQUEST = 5,
+    ZT_EXT_SUPPORTED_GROUPS = 10,
+    ZT_EXT_SIGNATURE_ALGORITHMS = 13,
+    ZT_EXT_ALPN = 16,
+    ZT_EXT_PADDING = 21,
+    ZT_EXT_RECORD_SIZE_LIMIT = 28,
+    ZT_EXT_PRE_SHARED_KEY = 41,
+    ZT_EXT_EARLY_DATA = 42,
+    ZT_EXT_SUPPORTED_VERSIONS = 43,
+    ZT_EXT_COOKIE = 44,
+    ZT_EXT_PSK_KEY_EXCHANGE_MODES = 45,
+    ZT_EXT_SIGNATURE_ALGORITHMS_CERT = 50,
+    ZT_EXT_KEY_SHARE = 51
+};
+
+/* ---- reader: every untrusted byte goes through one cursor --------------- */
+typedef struct zt_cur {
+    const uint8_t *p;
+    const uint8_t *end;
+} zt_cur;
+
+static inline zt_cur zt_cur_make(const uint8_t *p, size_t n)
+{
+    zt_cur c;
+    c.p = p;
+    c.end = p + n;
+    return c;
+}
+static inline size_t zt_cur_left(const zt_cur *c)
+{
+    return (size_t)(c->end - c->p);
+}
+ZT_WUR static inline int zt_cur_u8(zt_cur *c, uint8_t *v)
+{
+    if (c->p >= c->end)
+        return -1;
+    *v = *c->p++;
+    return 0;
+}
+ZT_WUR static inline int zt_cur_u16(zt_cur *c, uint16_t *v)
+{
+    if (zt_cur_left(c) < 2)
+        return -1;
+    *v = (uint16_t)((c->p[0] << 8) | c->p[1]);
+    c->p += 2;
+    return 0;
+}
+ZT_WUR static inline int zt_cur_u24(zt_cur *c, uint32_t *v)
+{
+    if (zt_cur_left(c) < 3)
+        return -1;
+    *v = ((uint32_t)c->p[0] << 16) | ((uint32_t)c->p[1] << 8) | c->p[2];
+    c->p += 3;
+    return 0;
+}
+ZT_WUR static inline int zt_cur_bytes(zt_cur *c, size_t n, const uint8_t **out)
+{
+    if (zt_cur_left(c) < n)
+        return -1;
+    *out = c->p;
+    c->p += n;
+    return 0;
+}
+/* A vector with a 1-, 2- or 3-byte length prefix; sub covers its body. */
+ZT_WUR static inline int zt_cur_vec(zt_cur *c, int lenbytes, zt_cur *sub)
+{
+    uint32_t n = 0;
+    uint8_t b8;
+    uint16_t b16;
+    const uint8_t *p;
+
+    if (lenbytes == 1) {
+        if (zt_cur_u8(c, &b8))
+            return -1;
+        n = b8;
+    } else if (lenbytes == 2) {
+        if (zt_cur_u16(c, &b16))
+            return -1;
+        n = b16;
+    } else if (zt_cur_u24(c, &n)) {
+        return -1;
+    }
+    if (zt_cur_bytes(c, n, &p))
+        return -1;
+    *sub = zt_cur_make(p, n);
+    return 0;
+}
+/* Trailing bytes are a decode_error. */
+ZT_WUR static inline int zt_cur_finish(const zt_cur *c)
+{
+    return c->p == c->end ? 0 : -1;
+}
+
+/* ---- writer: every byte we emit; refuses to overflow --------------------- */
+typedef struct zt_wr {
+    uint8_t *buf;
+    size_t len;
+    size_t cap;
+    int err;
+} zt_wr;
+
+static inline zt_wr zt_wr_make(uint8_t *buf, size_t cap)
+{
+    zt_wr w;
+    w.buf = buf;
+    w.len = 0;
+    w.cap = cap;
+    w.err = 0;
+    return w;
+}
+static inline void zt_wr_bytes(zt_wr *w, const void *p, size_t n)
+{
+    if (w->err || w->cap - w->len < n) {
+        w->err = 1;
+        return;
+    }
+    if (n)
+        memcpy(w->buf + w->len, p, n);
+    w->len += n;
+}
+static inline void zt_wr_u8(zt_wr *w, unsigned v)
+{
+    uint8_t b = (uint8_t)v;
+    zt_wr_bytes(w, &b, 1);
+}
+static inline void zt_wr_u16(zt_wr *w, unsigned v)
+{
+    uint8_t b[2] = {(uint8_t)(v >> 8), (uint8_t)v};
+    zt_wr_bytes(w, b, 2);
+}
+static inline void zt_wr_u24(zt_wr *w, uint32_t v)
+{
+    uint8_t b[3] = {(uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
+    zt_wr_bytes(w, b, 3);
+}
+/* Open a length-prefixed vector; close patches the length in place. */
+static inline size_t zt_wr_open(zt_wr *w, int lenbytes)
+{
+    size_t at = w->len;
+    uint8_t z[3] = {0, 0, 0};
+    zt_wr_bytes(w, z, (size_t)lenbytes);
+    return at;
+}
+static inline void zt_wr_close(zt_wr *w, size_t at, int lenbytes)
+{
+    size_t n;
+    int i;
+
+    if (w->err)
+        return;
+    n = w->len - at - (size_t)lenbytes;
+    if (lenbytes < 3 && n >> (8 * lenbytes)) {
+        w->err = 1;
+        return;
+    }
+    for (i = 0; i < lenbytes; i++)
+        w->buf[at + (size_t)i] = (uint8_t)(n >> (8 * (lenbytes - 1 - i)));
+}
+
+/* ---- configuration ------------------------------------------------------ */
+struct zt_config {
+    uint16_t suites[3];
+    size_t n_suites;
+    uint16_t groups[2];
+    size_t n_groups;
+    uint16_t adv_groups[32];
+    size_t n_adv_groups;
+    int adv_groups_set;
+    uint8_t alpn[ZT_MAX_ALPN_PROTOS][ZT_MAX_ALPN_LEN + 1]; /* NUL-terminated */
+    uint8_t alpn_len[ZT_MAX_ALPN_PROTOS];
+    size_t n_alpn;
+    unsigned policy;
+    char **names;
+    size_t n_names;
+    zt_cred creds[ZT_MAX_CREDENTIALS];
+    size_t n_creds;
+    zt_random_fn rnd;
+    void *rnd_arg;
+    zt_clock_fn clock;
+    void *clock_arg;
+    zt_sign_fn signer;
+    void *signer_arg;
+    zt_keylog_fn keylog;
+    void *keylog_arg;
+    zt_client_hello_fn ch_cb;
+    void *ch_arg;
+    size_t cookie_len;
+    uint64_t generation;
+    uint64_t ku_limit;
+};
+
+/* ---- suites ---------------------------------------------------------------- */
+typedef struct zt_suite_info {
+    uint16_t id;
+    const char *name;
+    zt_aead_alg aead;
+    zt_hash_alg hash;
+    size_t key_len;
+} zt_suite_info;
+const zt_suite_info *zt_suite_lookup(uint16_t id);
+
+/* ---- one direction of record protection -------------------------------- */
+typedef struct zt_dir {
+    zt_aead *aead;       /* NULL while unprotected */
+    uint8_t iv[ZT_AEAD_NONCE_LEN];
+    uint64_t seq;
+    uint8_t secret[ZT_MAX_HASH_LEN]; /* current traffic secret (KeyUpdate) */
+} zt_dir;
+
+/* ---- handshake states (RFC 8446 appendix A.2, server) ---------------------- */
+typedef enum {
+    ZT_S_WAIT_CH = 0,   /* START: nothing received yet */
+    ZT_S_WAIT_CH2,      /* HelloRetryRequest sent */
+    ZT_S_WAIT_FINISHED, /* server flight sent; WAIT_FLIGHT2 without mTLS */
+    ZT_S_CONNECTED,
+    ZT_S_FAILED,
+    ZT_S__COUNT
+} zt_state;
+
+/* Parsed ClientHello: pointers into the message being processed. */
+typedef struct zt_ch {
+    uint16_t legacy_version;
+    const uint8_t *random;
+    const uint8_t *session_id;
+    size_t session_id_len;
+    zt_cur suites;
+    int has_versions, offers_tls13;
+    int has_groups;
+    zt_cur groups;
+    int has_key_share;
+    zt_cur key_shares;
+    int has_sigalgs;
+    zt_cur sigalgs;
+    int has_sigalgs_cert;
+    zt_cur sigalgs_cert;
+    const uint8_t *sni;
+    size_t sni_len;
+    int has_alpn;
+    zt_cur alpn;
+    int has_cookie;
+    zt_cur cookie;
+    int has_record_size_limit;
+    uint16_t record_size_limit;
+    int has_early_data;
+    int has_psk;
+    /* digest of everything a second ClientHello must repeat (4.1.2) */
+    uint8_t fixed_digest[32];
+} zt_ch;
+
+zt_err zt_parse_client_hello(const uint8_t *body, size_t len, zt_ch *ch) ZT_WUR;
+
+/* ---- the connection ------------------------------------------------------ */
+struct zt_conn {
+    const zt_config *cfg; /* as created */
+    const zt_config *use; /* after the ClientHello callback */
+    void *user;
+    zt_state st;
+    zt_err err;
+    uint8_t alert_sent, alert_recv;
+    unsigned peer_closed : 1, closed : 1, hrr : 1, ccs_seen : 1,
+        ccs_sent : 1, done : 1, app_held : 1, ku_pending : 1;
+
+    /* records in: [0, in_len) holds received bytes; a processed record whose
+     * plaintext is being read stays at the front (in_hold bytes) */
+    uint8_t *in;
+    size_t in_len, in_hold;
+    size_t app_off, app_len;
+    /* records out: [out_off, out_len) still to send */
+    uint8_t *out;
+    size_t out_cap, out_off, out_len;
+    /* handshake reassembly and outgoing handshake staging (handshake only) */
+    uint8_t *hs;
+    size_t hs_len, hs_cap;
+    uint8_t *hs_out;
+    size_t hs_out_len, hs_out_cap;
+    size_t max_frag; /* largest plaintext per record we send */
+
+    zt_dir rd, wr;
+    const zt_suite_info *suite;
+    uint16_t group, sigalg;
+    int cred_index;
+    size_t hlen;
+    zt_hash *transcript;
+    uint8_t master[ZT_MAX_HASH_LEN];
+    uint8_t c_hs[ZT_MAX_HASH_LEN];
+    uint8_t s_hs[ZT_MAX_HASH_LEN];
+    uint8_t c_ap[ZT_MAX_HASH_LEN]; /* installed when the client Finished verifies */
+    uint8_t server_random[32];
+    uint8_t client_random[32];
+    uint8_t session_id[32];
+    size_t session_id_len;
+    uint8_t ch1_digest[32];
+    uint8_t cookie[255];
+    size_t cookie_len;
+    char sni[ZT_MAX_SNI_LEN + 1];
+    char alpn[ZT_MAX_ALPN_LEN + 1];
+    uint64_t t_start, t_done;
+    uint64_t key_updates;
+};
+
+/* engine.c */
+zt_err zt_fail(zt_conn *c, zt_err e);
+/* record.c */
+zt_err zt_out_reserve(zt_conn *c, size_t n) ZT_WUR;
+zt_err zt_emit_record(zt_conn *c, uint8_t type, const uint8_t *p,
+                      size_t n) ZT_WUR;
+zt_err zt_protect_in_place(zt_conn *c, uint8_t type, size_t at,
+                           size_t n) ZT_WUR;
+zt_err zt_unprotect(zt_conn *c, uint8_t *rec, size_t len, uint8_t *type,
+                    size_t *pt_len) ZT_WUR;
+zt_err zt_set_key(zt_conn *c, zt_dir *d, const uint8_t *secret) ZT_WUR;
+void zt_dir_clear(zt_dir *d);
+/* keysched.c */
+zt_err zt_hkdf_expand_label(zt_hash_alg alg, const uint8_t *secret,
+                            size_t secret_len, const char *label,
+                            const uint8_t *ctx, size_t ctx_len, uint8_t *out,
+                            size_t out_len) ZT_WUR;
+zt_err zt_derive_secret(zt_hash_alg alg, const uint8_t *secret,
+                        const char *label, const uint8_t *th, uint8_t *out) ZT_WUR;
+zt_err zt_finished_mac(zt_hash_alg alg, const uint8_t *base_secret,
+                       const uint8_t *th, uint8_t *out) ZT_WUR;
+/* server.c */
+zt_err zt_on_handshake_msg(zt_conn *c, const uint8_t *msg, size_t len) ZT_WUR;
+zt_err zt_hs_flush(zt_conn *c) ZT_WUR;
+zt_err zt_send_key_update(zt_conn *c, int request) ZT_WUR;
+void zt_hs_release(zt_conn *c);
+
+#endif /* ZT_INTERNAL_H */

@@ -1,0 +1,157 @@
+/*
+ * record.c: the record layer (RFC 8446 section 5): framing, per-direction
+ * keys, nonces and sequence numbers, AEAD protection in place.
+ */
+#include <stdlib.h>
+
+#include "internal.h"
+
+void zt_dir_clear(zt_dir *d)
+{
+    zt_aead_free(d->aead);
+    zt_memzero(d, sizeof(*d));
+}
+
+/* Install a traffic secret: key and iv per section 7.3. */
+zt_err zt_set_key(zt_conn *c, zt_dir *d, const uint8_t *secret)
+{
+    uint8_t key[ZT_AEAD_MAX_KEY_LEN];
+    zt_hash_alg h = c->suite->hash;
+    zt_aead *a;
+    zt_err e;
+
+    e = zt_hkdf_expand_label(h, secret, c->hlen, "key", NULL, 0, key,
+                             c->suite->key_len);
+    if (e == ZT_OK)
+        e = zt_hkdf_expand_label(h, secret, c->hlen, "iv", NULL, 0, d->iv,
+                                 ZT_AEAD_NONCE_LEN);
+    if (e != ZT_OK) {
+        zt_memzero(key, sizeof(key));
+        return e;
+    }
+    a = zt_aead_new(c->suite->aead, key);
+    zt_memzero(key, sizeof(key));
+    if (a == NULL)
+        return ZT_E_NOMEM;
+    zt_aead_free(d->aead);
+    d->aead = a;
+    d->seq = 0;
+    if (secret != d->secret)
+        memcpy(d->secret, secret, c->hlen);
+    return ZT_OK;
+}
+
+/* Per-record nonce: the iv XOR the 64-bit sequence number (section 5.3). */
+static void make_nonce(const zt_dir *d, uint8_t nonce[ZT_AEAD_NONCE_LEN])
+{
+    int i;
+
+    memcpy(nonce, d->iv, ZT_AEAD_NONCE_LEN);
+    for (i = 0; i < 8; i++)
+        nonce[ZT_AEAD_NONCE_LEN - 1 - i] ^= (uint8_t)(d->seq >> (8 * i));
+}
+
+zt_err zt_out_reserve(zt_conn *c, size_t n)
+{
+    uint8_t *nb;
+    size_t cap;
+
+    if (c->out_off == c->out_len)
+        c->out_off = c->out_len = 0;
+    if (c->out != NULL && c->out_cap - c->out_len >= n)
+        return ZT_OK;
+    /* Only the handshake, alerts and KeyUpdate get here with a full buffer;
+     * application data never grows it (zt_write checks space first). */
+    cap = c->out_cap ? c->out_cap : ZT_OUTBUF_SIZE;
+    while (cap - c->out_len < n)
+        cap *= 2;
+    nb = realloc(c->out, cap);
+    if (nb == NULL)
+        return ZT_E_NOMEM;
+    c->out = nb;
+    c->out_cap = cap;
+    return ZT_OK;
+}
+
+/*
+ * Protect out[at + 5, at + 5 + n), plaintext of content type `type`, in
+ * place: append the type byte, seal, write the header. The caller reserved
+ * n + 5 + 1 + 16 bytes at `at`.
+ */
+zt_err zt_protect_in_place(zt_conn *c, uint8_t type, size_t at, size_t n)
+{
+    uint8_t nonce[ZT_AEAD_NONCE_LEN];
+    uint8_t *h = c->out + at;
+    size_t clen = n + 1 + ZT_AEAD_TAG_LEN;
+
+    if (c->wr.seq == UINT64_MAX)
+        return ZT_E_INTERNAL; /* never reached: KeyUpdate comes first */
+    h[5 + n] = type;
+    h[0] = ZT_CT_APPDATA;
+    h[1] = 0x03;
+    h[2] = 0x03;
+    h[3] = (uint8_t)(clen >> 8);
+    h[4] = (uint8_t)clen;
+    make_nonce(&c->wr, nonce);
+    if (zt_aead_seal(c->wr.aead, nonce, h, 5, h + 5, n + 1, h + 5 + n + 1))
+        return ZT_E_INTERNAL;
+    c->wr.seq++;
+    c->out_len = at + 5 + clen;
+    return ZT_OK;
+}
+
+/* Append one record carrying p[0, n) (n <= max fragment). */
+zt_err zt_emit_record(zt_conn *c, uint8_t type, const uint8_t *p, size_t n)
+{
+    zt_err e;
+    size_t at;
+
+    e = zt_out_reserve(c, 5 + n + 1 + ZT_AEAD_TAG_LEN);
+    if (e != ZT_OK)
+        return e;
+    at = c->out_len;
+    if (n)
+        memcpy(c->out + at + 5, p, n);
+    if (c->wr.aead != NULL && type != ZT_CT_CCS)
+        return zt_protect_in_place(c, type, at, n);
+    c->out[at] = type;
+    c->out[at + 1] = 0x03;
+    c->out[at + 2] = 0x03;
+    c->out[at + 3] = (uint8_t)(n >> 8);
+    c->out[at + 4] = (uint8_t)n;
+    c->out_len = at + 5 + n;
+    return ZT_OK;
+}
+
+/*
+ * Unprotect one TLSCiphertext in place. rec points at the fragment (the
+ * 5-byte header sits just before it and is the AAD). On success *type is
+ * the inner content type and the plaintext is rec[0, *pt_len). Section 5.2
+ * and 5.4: length limits, tag, padding.
+ */
+zt_err zt_unprotect(zt_conn *c, uint8_t *rec, size_t len, uint8_t *type,
+                    size_t *pt_len)
+{
+    uint8_t nonce[ZT_AEAD_NONCE_LEN];
+    size_t n;
+
+    if (len < ZT_AEAD_TAG_LEN + 1)
+        return ZT_E_BAD_RECORD_MAC;
+    n = len - ZT_AEAD_TAG_LEN;
+    if (n > ZT_MAX_PLAINTEXT + 1)
+        return ZT_E_RECORD_OVERFLOW; /* TLSInnerPlaintext > 2^14 + 1 */
+    if (c->rd.seq == UINT64_MAX)
+        return ZT_E_BAD_RECORD_MAC;
+    make_nonce(&c->rd, nonce);
+    if (zt_aead_open(c->rd.aead, nonce, rec - 5, 5, rec, n, rec + n))
+        return ZT_E_BAD_RECORD_MAC;
+    c->rd.seq++;
+    /* Strip the zero padding; no non-zero octet is unexpected_message. */
+    while (n > 0 && rec[n - 1] == 0)
+        n--;
+    if (n == 0)
+        return ZT_E_UNEXPECTED_MESSAGE;
+    *type = rec[n - 1];
+    *pt_len = n - 1;
+    return ZT_OK;
+}
