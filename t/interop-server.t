@@ -24,7 +24,12 @@ use Time::HiRes qw(time sleep);
 use ZtTest qw(:all);
 
 my $root = repo_root();
-my $bin  = $ENV{ZIGTLS_SERVER} || "$root/build/zigtls-server";  # e.g. an ASan build
+# ZIGTLS_SERVER: another build (e.g. build-asan/zigtls-server);
+# ZIGTLS_SERVER_WRAPPER: a command to run it under (e.g. "valgrind -q
+# --error-exitcode=99 --leak-check=full"); its exit status is checked.
+my $bin  = $ENV{ZIGTLS_SERVER} || "$root/build/zigtls-server";
+my @wrap = split ' ', ($ENV{ZIGTLS_SERVER_WRAPPER} || '');
+my $slow = @wrap ? 10 : 1;   # timeouts scale under valgrind
 
 my %servers;      # name => {pid, port, log, pidfile}
 my $dir;
@@ -67,7 +72,7 @@ sub start_server {
     my $port = free_port();
     my $log  = "$dir/$name.log";
     my $pidf = "$dir/$name.pid";
-    my @cmd = ($bin, '--listen', "127.0.0.1:$port",
+    my @cmd = (@wrap, $bin, '--listen', "127.0.0.1:$port",
                (map { ('--cert', $certs->{$_}{cert},
                        '--key', $certs->{$_}{key}) } qw(ecdsa ed25519 rsa)),
                '--alpn', 'http/1.1', '--pidfile', $pidf,
@@ -75,7 +80,7 @@ sub start_server {
     my $pid = start_bg({ stdout => $log, stderr => $log }, @cmd);
     $servers{$name} = { pid => $pid, port => $port, log => $log,
                         pidfile => $pidf, cmd => "@cmd" };
-    my $up = wait_port($port, 10);
+    my $up = wait_port($port, 10 * $slow);
     ok($up, "$name server listening on 127.0.0.1:$port")
         or diag("command: @cmd\nlog:\n" . slurp($log));
     return $up;
@@ -181,7 +186,7 @@ sub run_s_client {
                  '-CAfile', $certs->{ $c->{sig}{cert} }{cert},
                  '-verify_return_error', '-verify_hostname', 'localhost',
                  '-brief', '-ign_eof', '-msg'],
-                20, stdin => request($path));
+                20 * $slow, stdin => request($path));
     my @bad = check_page($r->{out}, $c);
     my $all = $r->{all};
     push @bad, "exit $r->{exit}" unless $r->{exit} == 0;
@@ -214,9 +219,9 @@ sub run_curl {
                  '--tls13-ciphers', $c->{suite}{name},
                  '--curves', $c->{group}{curl},
                  '--cacert', $certs->{ $c->{sig}{cert} }{cert},
-                 '--max-time', '15',
+                 '--max-time', 15 * $slow,
                  "https://127.0.0.1:$port/curl/$c->{id}"],
-                20, env => { OPENSSL_CONF => $conf });
+                20 * $slow, env => { OPENSSL_CONF => $conf });
     my @bad = check_page($r->{out}, { %$c, no_status => 1 });
     push @bad, "exit $r->{exit}" unless $r->{exit} == 0;
     push @bad, 'wrong TLS version or suite'
@@ -239,7 +244,7 @@ sub run_gnutls {
                  '-p', $port, '127.0.0.1', '--sni-hostname', 'localhost',
                  '--x509cafile', $certs->{ $c->{sig}{cert} }{cert},
                  '--priority', $prio],
-                20, stdin => request("/gnutls/$c->{id}"),
+                20 * $slow, stdin => request("/gnutls/$c->{id}"),
                 until => qr{</html>});
     my $all = $r->{all};
     my @bad = check_page($r->{out}, $c);
@@ -300,7 +305,7 @@ sub run_python {
                             sigalgs => $c->{sig}{ossl});
     my $r = run(['python3', $py_client, $port,
                  $certs->{ $c->{sig}{cert} }{cert}, "/python/$c->{id}"],
-                20, env => { OPENSSL_CONF => $conf });
+                20 * $slow, env => { OPENSSL_CONF => $conf });
     my @bad = check_page($r->{out}, $c);
     push @bad, "exit $r->{exit}" unless $r->{exit} == 0;
     push @bad, 'not TLSv1.3' unless $r->{out} =~ /^VERSION TLSv1\.3$/m;
@@ -343,7 +348,7 @@ for my $suite (@suites) {
 {
     my $port = $servers{main}{port};
     my $r = run(['curl', '-sS', '-v', '--cacert', $bundle,
-                 '--max-time', '15',
+                 '--max-time', 15 * $slow,
                  "https://127.0.0.1:$port/ka/1", "https://127.0.0.1:$port/ka/2"],
                 20);
     my $all = $r->{all};
@@ -395,7 +400,7 @@ PY
     close($fh);
     my $n = 64;
     my $r = run(['python3', $script, $servers{main}{port},
-                 $bundle, $n], 60);
+                 $bundle, $n], 60 * $slow);
     report("$n concurrent clients", $r,
            $r->{out} =~ /^OK $n of $n$/m ? () : ('not all clients served'));
 }
@@ -407,7 +412,7 @@ PY
     my $log = $servers{main}{log};
     my $before = () = slurp($log) =~ /protocol_version/g;
     my $r = run(['openssl', 's_client', '-connect', "127.0.0.1:$port",
-                 '-tls1_2', '-servername', 'localhost'], 20, stdin => '');
+                 '-tls1_2', '-servername', 'localhost'], 20 * $slow, stdin => '');
     my @bad;
     push @bad, 'TLS 1.2 client succeeded' if $r->{exit} == 0;
     push @bad, 'client did not see a protocol_version alert'
