@@ -73,6 +73,7 @@ zt_config *zt_config_new(void)
     cfg->n_groups = 2;
     cfg->rnd = zt_sys_random;
     cfg->cookie_len = 32;
+    cfg->rsa_min_bits = 2048;
     cfg->ku_limit = (uint64_t)1 << 24;
     return cfg;
 }
@@ -285,6 +286,8 @@ zt_err zt_config_add_credential_mem(zt_config *cfg, const char *chain_pem,
         set_err(err, err_len, "%s", "too many certificates");
         return ZT_E_CONFIG;
     }
+    memset(&cfg->creds[cfg->n_creds], 0, sizeof(zt_cred));
+    cfg->creds[cfg->n_creds].rsa_min_bits = cfg->rsa_min_bits;
     if (zt_cred_load(&cfg->creds[cfg->n_creds], chain_pem, chain_len, key_pem,
                      key_len, err, err_len) != 0)
         return ZT_E_CONFIG;
@@ -420,6 +423,14 @@ zt_err zt_config_set_hrr_cookie_len(zt_config *cfg, size_t len)
     if (len < 16 || len > 255)
         return ZT_E_CONFIG;
     cfg->cookie_len = len;
+    return ZT_OK;
+}
+
+zt_err zt_config_set_rsa_min_bits(zt_config *cfg, unsigned bits)
+{
+    if (bits < 1024 || bits > 16384)
+        return ZT_E_CONFIG;
+    cfg->rsa_min_bits = bits;
     return ZT_OK;
 }
 

@@ -676,9 +676,11 @@ static int verify_pkey(EVP_PKEY *pk, uint16_t scheme, const uint8_t *msg,
     case ZT_SIG_RSA_PSS_RSAE_SHA256:
     case ZT_SIG_RSA_PSS_RSAE_SHA384:
     case ZT_SIG_RSA_PSS_RSAE_SHA512:
-        /* rsae: an rsaEncryption key; we do not accept RSA below 2048. */
+        /* rsae: an rsaEncryption key. Verification takes 1024 bits and up
+         * (the RFC 8448 trace key); credentials we serve are held to
+         * cred->rsa_min_bits when loaded. */
         if (EVP_PKEY_get_base_id(pk) != EVP_PKEY_RSA ||
-            EVP_PKEY_get_bits(pk) < 2048)
+            EVP_PKEY_get_bits(pk) < 1024)
             return fail();
         md = pss_md(scheme);
         break;
@@ -924,11 +926,12 @@ static int cred_key_type(zt_cred *cred, EVP_PKEY *pk, char *err,
                         name);
     case EVP_PKEY_RSA:
         cred->rsa_bits = (unsigned)EVP_PKEY_get_bits(pk);
-        if (cred->rsa_bits < 2048)
+        if (cred->rsa_bits < (cred->rsa_min_bits ? cred->rsa_min_bits : 2048))
             return cred_err(err, err_len,
                             "unsupported key type: RSA %u bits (at least "
-                            "2048 required)",
-                            cred->rsa_bits);
+                            "%u required)",
+                            cred->rsa_bits,
+                            cred->rsa_min_bits ? cred->rsa_min_bits : 2048);
         if (cred->rsa_bits > 8 * ZT_MAX_SIG_LEN)
             return cred_err(err, err_len,
                             "unsupported key type: RSA %u bits (at most %d)",
@@ -973,8 +976,10 @@ int zt_cred_load(zt_cred *cred, const char *chain_pem, size_t chain_len,
     EVP_PKEY *pk = NULL, *pub;
     BIO *bio = NULL;
     int rc = -1;
+    unsigned min_bits = cred->rsa_min_bits;
 
     memset(cred, 0, sizeof(*cred));
+    cred->rsa_min_bits = min_bits;
     if (err != NULL && err_len > 0)
         err[0] = '\0';
     if (!ready())

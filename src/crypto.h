@@ -118,6 +118,7 @@ typedef struct zt_cred {
     size_t n_chain;
     int64_t not_after;           /* leaf notAfter, seconds since epoch */
     unsigned rsa_bits;
+    unsigned rsa_min_bits;       /* set by the caller before load; 0: 2048 */
 } zt_cred;
 
 /* Parse a PEM chain (leaf first, at most ZT_MAX_CHAIN certificates) and a

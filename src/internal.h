@@ -220,6 +220,7 @@ struct zt_config {
     zt_client_hello_fn ch_cb;
     void *ch_arg;
     size_t cookie_len;
+    unsigned rsa_min_bits;
     uint64_t generation;
     uint64_t ku_limit;
 };

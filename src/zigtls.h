@@ -267,6 +267,9 @@ void zt_config_set_client_hello_cb(zt_config *cfg, zt_client_hello_fn fn,
  * echoed back by the client and compared in constant time). Default 32.
  */
 zt_err zt_config_set_hrr_cookie_len(zt_config *cfg, size_t len) ZT_WUR;
+/* Smallest RSA key accepted by zt_config_add_credential_* (default 2048;
+ * 1024 only for legacy test keys such as RFC 8448's). */
+zt_err zt_config_set_rsa_min_bits(zt_config *cfg, unsigned bits) ZT_WUR;
 /* A number the embedder bumps on certificate reload; reported per conn. */
 void zt_config_set_generation(zt_config *cfg, uint64_t generation);
 /*
