@@ -362,6 +362,41 @@ for my $suite (@suites) {
     report('keep-alive: two requests on one connection', $r, @bad);
 }
 
+# ---- KeyUpdate both ways (openssl s_client commands K and k) ----------------
+
+{
+    my $port = $servers{main}{port};
+    my $get = sub {
+        my ($path, $close) = @_;
+        return "GET $path HTTP/1.1\r\nHost: localhost\r\n"
+             . ($close ? "Connection: close\r\n" : '') . "\r\n";
+    };
+    # K: KeyUpdate with update_requested (the server must answer with its
+    # own KeyUpdate); k: update_not_requested (no answer).
+    my $r = run(['openssl', 's_client', '-connect', "127.0.0.1:$port",
+                 '-servername', 'localhost', '-tls1_3', '-msg'],
+                30 * $slow,
+                dialog => [ qr/Verify return code/, "K\n",
+                            qr/<<< [^\n]*KeyUpdate/, $get->('/ku/1', 0),
+                            qr{path: /ku/1}, "k\n",
+                            qr/KEYUPDATE[\s\S]*KEYUPDATE/,
+                            $get->('/ku/2', 1) ],
+                until => qr/<<< [^\n]*close_notify/);
+    my $all = $r->{all};
+    my $sent = () = $all =~ />>> [^\n]*KeyUpdate/g;
+    my $recv = () = $all =~ /<<< [^\n]*KeyUpdate/g;
+    my @bad;
+    push @bad, "client sent $sent KeyUpdates, want 2" unless $sent == 2;
+    push @bad, "server sent $recv KeyUpdates, want 1 (answer to K only)"
+        unless $recv == 1;
+    push @bad, 'no page after the first KeyUpdate'
+        unless $all =~ m{^path: /ku/1$}m;
+    push @bad, 'no page after the second KeyUpdate'
+        unless $all =~ m{^path: /ku/2$}m && $all =~ /^request: 2 on this connection$/m;
+    push @bad, 'no close_notify' unless $all =~ /<<< [^\n]*close_notify/;
+    report('KeyUpdate both ways, requests go on', $r, @bad);
+}
+
 # ---- many clients at once ---------------------------------------------------
 
 {

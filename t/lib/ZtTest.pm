@@ -195,6 +195,10 @@ sub stop_pid {
 #                       (stdout or stderr) matches, or the process exits;
 #                       then close stdin (for clients that quit on EOF)
 #   hold  => $secs      otherwise keep stdin open this long after writing
+#   dialog => [$bytes, qr/wait/, $bytes, ...]
+#                       like expect: write each string, and before going on
+#                       past a regex wait until the output matches it; then
+#                       stdin is handled as above (until / hold / closed)
 #   env   => {K => V}   extra environment (undef value deletes)
 # The process runs in its own process group; on timeout the group is killed.
 sub run {
@@ -227,6 +231,7 @@ sub run {
     close($out_w); close($err_w); close($in_r);
 
     my $stdin = defined $opt{stdin} ? $opt{stdin} : '';
+    my @steps = $opt{dialog} ? @{ $opt{dialog} } : ();
     my $in_open = 1;
     my $in_done_at;
     local $SIG{PIPE} = 'IGNORE';
@@ -243,12 +248,20 @@ sub run {
     my $close_in = sub {
         if ($in_open) { close($in_w); $in_open = 0; }
     };
-    $close_in->() if !length $stdin && !$opt{until} && !$opt{hold};
+    $close_in->() if !length $stdin && !@steps && !$opt{until} && !$opt{hold};
 
     while (1) {
         my $left = $deadline - time;
         if ($left <= 0) { $timed_out = 1; last; }
-        if ($in_open && !length $stdin) {
+        while ($in_open && !length $stdin && @steps) {
+            if (ref $steps[0] eq 'Regexp') {
+                last unless ($out . $err) =~ $steps[0];
+                shift @steps;
+            } else {
+                $stdin .= shift @steps;
+            }
+        }
+        if ($in_open && !length $stdin && !@steps) {
             $in_done_at = time unless defined $in_done_at;
             if ($opt{until}) {
                 $close_in->() if ($out . $err) =~ $opt{until};
