@@ -440,6 +440,70 @@ PY
            $r->{out} =~ /^OK $n of $n$/m ? () : ('not all clients served'));
 }
 
+# ---- the client limit and the keep-alive idle timeout ------------------------
+
+{
+    my $ok = start_server('small', '--max-clients', '4',
+                          '--idle-timeout', 1500 * $slow);
+    my $script = "$dir/limit.py";
+    open(my $fh, '>', $script) or die "$script: $!";
+    print $fh <<'PY';
+import socket, ssl, sys, time
+port, cafile = int(sys.argv[1]), sys.argv[2]
+ctx = ssl.create_default_context(cafile=cafile)
+def conn():
+    raw = socket.create_connection(("127.0.0.1", port), timeout=10)
+    return ctx.wrap_socket(raw, server_hostname="localhost")
+def get(s, path):
+    s.sendall(b"GET " + path + b" HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    data = b""
+    while b"</html>" not in data:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data
+held = [conn() for _ in range(4)]
+print("held", sum(b"zigtls" in get(s, b"/held") for s in held))
+try:
+    extra = conn()
+    print("fifth accepted", get(extra, b"/fifth")[:20])
+except Exception as e:
+    print("fifth refused")
+# the server closes idle keep-alive connections with close_notify
+closed = 0
+for s in held:
+    try:
+        if s.recv(100) == b"":
+            closed += 1
+    except ssl.SSLZeroReturnError:
+        closed += 1
+    except Exception as e:
+        print("idle close:", e)
+    s.close()  # as a client does on close_notify: frees the server's slot
+print("idle closed", closed)
+time.sleep(0.2)
+s = conn()
+print("after", b"zigtls" in get(s, b"/after"))
+PY
+    close($fh);
+    my $r = run(['python3', $script, $servers{small}{port}, $bundle],
+                60 * $slow);
+    my @bad;
+    push @bad, 'four connections not served' unless $r->{out} =~ /^held 4$/m;
+    push @bad, 'fifth connection not refused'
+        unless $r->{out} =~ /^fifth refused$/m;
+    push @bad, 'idle connections not closed with close_notify'
+        unless $r->{out} =~ /^idle closed 4$/m;
+    push @bad, 'no service after the idle ones left'
+        unless $r->{out} =~ /^after True$/m;
+    report('--max-clients refuses the excess, --idle-timeout closes cleanly',
+           $r, @bad);
+    my $log = slurp($servers{small}{log});
+    like($log, qr/refused: 4 clients already/, 'refusal is logged');
+    like($log, qr/idle timeout after 1 request/, 'idle timeout is logged');
+}
+
 # ---- a TLS 1.2-only client is refused with protocol_version ----------------
 
 {
