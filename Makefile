@@ -88,3 +88,28 @@ format:
 
 clean:
 	rm -rf build build-asan build-fuzz
+
+# ---- nginx dynamic modules (the nginx glue; see docs/directives.md) --------
+#   make module   build/ngx_http_zigtls_module.so, build/ngx_stream_zigtls_module.so
+#   make demo     build, then start Debian's nginx with them on 127.0.0.1:8443
+NGINX_SRC  ?= /usr/share/nginx/src
+NGX_BUILD   = $(BUILD)/nginx-src
+
+module:
+	@rm -rf $(NGX_BUILD)
+	@mkdir -p $(BUILD)
+	cp -r $(NGINX_SRC) $(NGX_BUILD)
+	cd $(NGX_BUILD) && bash -c '. ./conf_flags && ./configure \
+	  "$${NGX_CONF_FLAGS[@]}" --with-stream=dynamic --with-cc-opt=-O2 \
+	  --add-dynamic-module=$(CURDIR)' > configure.log 2>&1 \
+	  || { tail -20 configure.log; exit 1; }
+	$(MAKE) -C $(NGX_BUILD) -f objs/Makefile \
+	  objs/ngx_http_zigtls_module.so objs/ngx_stream_zigtls_module.so
+	cp $(NGX_BUILD)/objs/ngx_http_zigtls_module.so \
+	   $(NGX_BUILD)/objs/ngx_stream_zigtls_module.so $(BUILD)/
+
+demo:
+	@sh demo/demo.sh start
+
+demo-stop:
+	@sh demo/demo.sh stop

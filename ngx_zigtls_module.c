@@ -1,0 +1,1593 @@
+
+/*
+ * zigtls for nginx: the binding of the sans-I/O TLS 1.3 core to nginx
+ * connections, shared by the http and the stream modules.
+ *
+ * A connection goes through three stages here:
+ *
+ *   ngx_zigtls_create()   a zt_conn is attached to the connection through a
+ *                         per-worker array indexed like ngx_cycle->connections
+ *   handshake             driven by c->read / c->write events with the raw
+ *                         socket functions (ngx_zigtls_handshake_handler)
+ *   ngx_zigtls_install()  c->recv, c->send, c->recv_chain and c->send_chain
+ *                         are replaced by the record layer below
+ *
+ * close_notify: nginx has no per-connection hook before it closes a socket;
+ * every ngx_close_connection() passes through ngx_event_actions.del_conn
+ * while the socket is still open, so that is wrapped (see
+ * ngx_zigtls_del_conn).
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_event.h>
+
+#include "ngx_zigtls_module.h"
+
+#include <time.h>
+
+
+static ngx_int_t ngx_zigtls_handshake(ngx_connection_t *c,
+    ngx_zigtls_conn_t *zc);
+static void ngx_zigtls_finish(ngx_connection_t *c, ngx_zigtls_conn_t *zc,
+    ngx_int_t rc);
+static void ngx_zigtls_fail(ngx_connection_t *c, ngx_zigtls_conn_t *zc,
+    const char *what);
+static ngx_int_t ngx_zigtls_flush(ngx_connection_t *c, ngx_zigtls_conn_t *zc);
+static void ngx_zigtls_final(ngx_zigtls_conn_t *zc, ngx_uint_t notify);
+static void ngx_zigtls_cleanup(void *data);
+static ngx_int_t ngx_zigtls_del_conn(ngx_connection_t *c, ngx_uint_t flags);
+static uint64_t ngx_zigtls_clock(void *arg);
+static ngx_int_t ngx_zigtls_check_file(ngx_conf_t *cf, ngx_zigtls_file_t *f,
+    const char *what);
+
+
+static ngx_zigtls_conn_t  **ngx_zigtls_conns;
+static ngx_uint_t           ngx_zigtls_nconns;
+static ngx_int_t          (*ngx_zigtls_orig_del_conn)(ngx_connection_t *c,
+                               ngx_uint_t flags);
+
+
+/* configuration */
+
+
+char *
+ngx_zigtls_set_enable(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_zigtls_srv_conf_t  *zscf = conf;
+
+    char  *rv;
+
+    rv = ngx_conf_set_flag_slot(cf, cmd, conf);
+    if (rv != NGX_CONF_OK) {
+        return rv;
+    }
+
+    zscf->file = ngx_pnalloc(cf->pool, cf->conf_file->file.name.len + 1);
+    if (zscf->file == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    (void) ngx_cpystrn(zscf->file, cf->conf_file->file.name.data,
+                       cf->conf_file->file.name.len + 1);
+    zscf->line = cf->conf_file->line;
+
+    return NGX_CONF_OK;
+}
+
+
+char *
+ngx_zigtls_set_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    char  *p = conf;
+
+    ngx_str_t           *value;
+    ngx_array_t        **a;
+    ngx_zigtls_file_t   *f;
+
+    a = (ngx_array_t **) (p + cmd->offset);
+
+    if (*a == NGX_CONF_UNSET_PTR) {
+        *a = ngx_array_create(cf->pool, 4, sizeof(ngx_zigtls_file_t));
+        if (*a == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if ((*a)->nelts == ZT_MAX_CREDENTIALS) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "too many \"%V\" directives, at most %d",
+                           &cmd->name, ZT_MAX_CREDENTIALS);
+        return NGX_CONF_ERROR;
+    }
+
+    f = ngx_array_push(*a);
+    if (f == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+    f->name = value[1];
+
+    if (ngx_conf_full_name(cf->cycle, &f->name, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    f->file = ngx_pnalloc(cf->pool, cf->conf_file->file.name.len + 1);
+    if (f->file == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    (void) ngx_cpystrn(f->file, cf->conf_file->file.name.data,
+                       cf->conf_file->file.name.len + 1);
+    f->line = cf->conf_file->line;
+
+    return NGX_CONF_OK;
+}
+
+
+/* zigtls_ciphers and zigtls_groups: the names are checked by the core now,
+ * so that a typo fails "nginx -t" with this file and line */
+
+char *
+ngx_zigtls_set_list(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    char  *p = conf;
+
+    u_char      *list, *end;
+    zt_err       err;
+    ngx_str_t   *value, *field;
+    zt_config   *zt;
+    const char  *bad;
+
+    field = (ngx_str_t *) (p + cmd->offset);
+
+    if (field->data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    list = ngx_pnalloc(cf->pool, value[1].len + 1);
+    if (list == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    (void) ngx_cpystrn(list, value[1].data, value[1].len + 1);
+
+    zt = zt_config_new();
+    if (zt == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    bad = NULL;
+
+    if (cmd->post == (void *) 1) {
+        err = zt_config_set_groups_str(zt, (const char *) list, &bad);
+
+    } else {
+        err = zt_config_set_cipher_suites_str(zt, (const char *) list, &bad);
+    }
+
+    zt_config_free(zt);
+
+    if (err != ZT_OK) {
+        if (bad == NULL || (u_char *) bad < list
+            || (u_char *) bad > list + value[1].len)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid value \"%V\" in \"%V\" (%s)",
+                               &value[1], &cmd->name, zt_err_str(err));
+            return NGX_CONF_ERROR;
+        }
+
+        end = (u_char *) bad;
+        while (*end && *end != ':' && *end != ',' && *end != ' ') {
+            end++;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "unknown %s \"%*s\" in \"%V\"",
+                           cmd->post == (void *) 1 ? "group"
+                                                   : "cipher suite",
+                           (size_t) (end - (u_char *) bad), bad, &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    field->data = list;
+    field->len = value[1].len;
+
+    return NGX_CONF_OK;
+}
+
+
+char *
+ngx_zigtls_set_alpn(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_zigtls_srv_conf_t  *zscf = conf;
+
+    ngx_str_t   *value, *s;
+    ngx_uint_t   i;
+
+    if (zscf->alpn != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    if (cf->args->nelts - 1 > ZT_MAX_ALPN_PROTOS) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "too many protocols in \"%V\", at most %d",
+                           &cmd->name, ZT_MAX_ALPN_PROTOS);
+        return NGX_CONF_ERROR;
+    }
+
+    zscf->alpn = ngx_array_create(cf->pool, cf->args->nelts,
+                                  sizeof(ngx_str_t));
+    if (zscf->alpn == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (value[i].len == 0 || value[i].len > 255) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid protocol name \"%V\" in \"%V\"",
+                               &value[i], &cmd->name);
+            return NGX_CONF_ERROR;
+        }
+
+        s = ngx_array_push(zscf->alpn);
+        if (s == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *s = value[i];
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+void
+ngx_zigtls_init_srv_conf(ngx_zigtls_srv_conf_t *conf)
+{
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     conf->ciphers = { 0, NULL };
+     *     conf->groups = { 0, NULL };
+     *     conf->zt = NULL;
+     *     conf->file = NULL;
+     *     conf->line = 0;
+     */
+
+    conf->enable = NGX_CONF_UNSET;
+    conf->certificates = NGX_CONF_UNSET_PTR;
+    conf->certificate_keys = NGX_CONF_UNSET_PTR;
+    conf->alpn = NGX_CONF_UNSET_PTR;
+    conf->require_sni = NGX_CONF_UNSET;
+    conf->server_names_strict = NGX_CONF_UNSET;
+    conf->handshake_timeout = NGX_CONF_UNSET_MSEC;
+}
+
+
+char *
+ngx_zigtls_merge_srv_conf(ngx_conf_t *cf, ngx_zigtls_srv_conf_t *conf,
+    ngx_zigtls_srv_conf_t *prev)
+{
+    ngx_conf_merge_value(conf->enable, prev->enable, 0);
+
+    if (conf->file == NULL) {
+        conf->file = prev->file;
+        conf->line = prev->line;
+    }
+
+    ngx_conf_merge_ptr_value(conf->certificates, prev->certificates, NULL);
+    ngx_conf_merge_ptr_value(conf->certificate_keys, prev->certificate_keys,
+                             NULL);
+    ngx_conf_merge_str_value(conf->ciphers, prev->ciphers, "");
+    ngx_conf_merge_str_value(conf->groups, prev->groups, "");
+    ngx_conf_merge_ptr_value(conf->alpn, prev->alpn, NULL);
+    ngx_conf_merge_value(conf->require_sni, prev->require_sni, 0);
+    ngx_conf_merge_value(conf->server_names_strict,
+                         prev->server_names_strict, 0);
+    ngx_conf_merge_msec_value(conf->handshake_timeout,
+                              prev->handshake_timeout,
+                              NGX_ZIGTLS_DEFAULT_TIMEOUT);
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_zigtls_check_file(ngx_conf_t *cf, ngx_zigtls_file_t *f, const char *what)
+{
+    ngx_fd_t  fd;
+
+    fd = ngx_open_file(f->name.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+
+    if (fd == NGX_INVALID_FILE) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, ngx_errno,
+                      "cannot read zigtls %s \"%V\" in %s:%ui",
+                      what, &f->name, f->file, f->line);
+        return NGX_ERROR;
+    }
+
+    (void) ngx_close_file(fd);
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_zigtls_config_cleanup(void *data)
+{
+    zt_config  *zt = data;
+
+    zt_config_free(zt);
+}
+
+
+ngx_int_t
+ngx_zigtls_build_config(ngx_conf_t *cf, ngx_zigtls_srv_conf_t *conf,
+    const char *const *default_alpn, ngx_uint_t n_default_alpn,
+    zt_client_hello_fn ch_cb)
+{
+    char                errbuf[256];
+    u_char             *list;
+    size_t              n;
+    int64_t             not_after;
+    zt_err              err;
+    ngx_str_t          *alpn;
+    ngx_uint_t          i;
+    zt_config          *zt;
+    const char         *protos[ZT_MAX_ALPN_PROTOS];
+    ngx_pool_cleanup_t *cln;
+    ngx_zigtls_file_t  *certs, *keys;
+
+    if (conf->certificates == NULL || conf->certificates->nelts == 0) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "no \"zigtls_certificate\" is defined for the server "
+                      "with \"zigtls on\" in %s:%ui",
+                      conf->file ? conf->file : (u_char *) "?", conf->line);
+        return NGX_ERROR;
+    }
+
+    certs = conf->certificates->elts;
+
+    if (conf->certificate_keys == NULL
+        || conf->certificate_keys->nelts < conf->certificates->nelts)
+    {
+        i = conf->certificate_keys ? conf->certificate_keys->nelts : 0;
+
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "no \"zigtls_certificate_key\" is defined for "
+                      "certificate \"%V\" in %s:%ui",
+                      &certs[i].name, certs[i].file, certs[i].line);
+        return NGX_ERROR;
+    }
+
+    keys = conf->certificate_keys->elts;
+
+    if (conf->certificate_keys->nelts > conf->certificates->nelts) {
+        i = conf->certificates->nelts;
+
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "no \"zigtls_certificate\" is defined for "
+                      "key \"%V\" in %s:%ui",
+                      &keys[i].name, keys[i].file, keys[i].line);
+        return NGX_ERROR;
+    }
+
+    zt = zt_config_new();
+    if (zt == NULL) {
+        return NGX_ERROR;
+    }
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        zt_config_free(zt);
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_zigtls_config_cleanup;
+    cln->data = zt;
+
+    conf->zt = zt;
+
+    for (i = 0; i < conf->certificates->nelts; i++) {
+
+        if (ngx_zigtls_check_file(cf, &certs[i], "certificate") != NGX_OK
+            || ngx_zigtls_check_file(cf, &keys[i], "certificate key")
+               != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        errbuf[0] = '\0';
+
+        err = zt_config_add_credential_file(zt, (char *) certs[i].name.data,
+                                            (char *) keys[i].name.data,
+                                            errbuf, sizeof(errbuf));
+        if (err != ZT_OK) {
+            errbuf[sizeof(errbuf) - 1] = '\0';
+
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "cannot load zigtls certificate \"%V\" with key "
+                          "\"%V\": %s in %s:%ui",
+                          &certs[i].name, &keys[i].name,
+                          errbuf[0] ? errbuf : zt_err_str(err),
+                          certs[i].file, certs[i].line);
+            return NGX_ERROR;
+        }
+
+        n = zt_config_credential_count(zt);
+        not_after = n ? zt_config_credential_not_after(zt, n - 1) : 0;
+
+        if (not_after != 0 && not_after < (int64_t) ngx_time()) {
+            ngx_log_error(NGX_LOG_WARN, cf->log, 0,
+                          "zigtls certificate \"%V\" has expired "
+                          "in %s:%ui",
+                          &certs[i].name, certs[i].file, certs[i].line);
+        }
+    }
+
+    if (conf->ciphers.len) {
+        list = conf->ciphers.data;   /* NUL-terminated by the handler */
+
+        if (zt_config_set_cipher_suites_str(zt, (const char *) list, NULL)
+            != ZT_OK)
+        {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "invalid zigtls_ciphers \"%V\"", &conf->ciphers);
+            return NGX_ERROR;
+        }
+    }
+
+    if (conf->groups.len) {
+        list = conf->groups.data;
+
+        if (zt_config_set_groups_str(zt, (const char *) list, NULL) != ZT_OK)
+        {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "invalid zigtls_groups \"%V\"", &conf->groups);
+            return NGX_ERROR;
+        }
+    }
+
+    if (conf->alpn) {
+        alpn = conf->alpn->elts;
+
+        for (i = 0; i < conf->alpn->nelts; i++) {
+            protos[i] = (const char *) alpn[i].data;  /* NUL-terminated */
+        }
+
+        err = zt_config_set_alpn(zt, protos, conf->alpn->nelts);
+
+    } else if (n_default_alpn) {
+        err = zt_config_set_alpn(zt, default_alpn, n_default_alpn);
+
+    } else {
+        err = ZT_OK;
+    }
+
+    if (err != ZT_OK) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "invalid zigtls_alpn: %s", zt_err_str(err));
+        return NGX_ERROR;
+    }
+
+    zt_config_set_clock(zt, ngx_zigtls_clock, NULL);
+
+    if (ch_cb) {
+        zt_config_set_client_hello_cb(zt, ch_cb, NULL);
+    }
+
+    return NGX_OK;
+}
+
+
+static uint64_t
+ngx_zigtls_clock(void *arg)
+{
+    struct timespec  ts;
+
+    (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+
+    return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
+}
+
+
+/* per worker process */
+
+
+ngx_int_t
+ngx_zigtls_init_process(ngx_cycle_t *cycle)
+{
+    if (ngx_zigtls_conns == NULL) {
+        ngx_zigtls_conns = ngx_calloc(cycle->connection_n
+                                      * sizeof(ngx_zigtls_conn_t *),
+                                      cycle->log);
+        if (ngx_zigtls_conns == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_zigtls_nconns = cycle->connection_n;
+    }
+
+    if (ngx_event_actions.del_conn
+        && ngx_event_actions.del_conn != ngx_zigtls_del_conn)
+    {
+        ngx_zigtls_orig_del_conn = ngx_event_actions.del_conn;
+        ngx_event_actions.del_conn = ngx_zigtls_del_conn;
+    }
+
+    return NGX_OK;
+}
+
+
+void
+ngx_zigtls_exit_process(ngx_cycle_t *cycle)
+{
+    /* connections are closed by nginx before this runs */
+}
+
+
+ngx_zigtls_conn_t *
+ngx_zigtls_get(ngx_connection_t *c)
+{
+    ngx_uint_t          i;
+    ngx_zigtls_conn_t  *zc;
+
+    if (ngx_zigtls_conns == NULL
+        || c < ngx_cycle->connections
+        || c >= ngx_cycle->connections + ngx_zigtls_nconns)
+    {
+        return NULL;
+    }
+
+    i = c - ngx_cycle->connections;
+    zc = ngx_zigtls_conns[i];
+
+    if (zc == NULL || zc->c != c || zc->zt == NULL) {
+        return NULL;
+    }
+
+    return zc;
+}
+
+
+ngx_uint_t
+ngx_zigtls_ours(ngx_connection_t *c)
+{
+    return c->recv == ngx_zigtls_recv;
+}
+
+
+ngx_zigtls_conn_t *
+ngx_zigtls_create(ngx_connection_t *c, ngx_zigtls_srv_conf_t *conf,
+    ngx_zigtls_done_pt handler, void *data)
+{
+    ngx_uint_t           i;
+    ngx_zigtls_conn_t   *zc;
+    ngx_pool_cleanup_t  *cln;
+
+    if (ngx_zigtls_conns == NULL
+        || c < ngx_cycle->connections
+        || c >= ngx_cycle->connections + ngx_zigtls_nconns
+        || conf->zt == NULL)
+    {
+        ngx_log_error(NGX_LOG_ALERT, c->log, 0,
+                      "zigtls: connection outside of the worker's array");
+        return NULL;
+    }
+
+    zc = ngx_pcalloc(c->pool, sizeof(ngx_zigtls_conn_t));
+    if (zc == NULL) {
+        return NULL;
+    }
+
+    cln = ngx_pool_cleanup_add(c->pool, 0);
+    if (cln == NULL) {
+        return NULL;
+    }
+
+    zc->zt = zt_conn_new(conf->zt);
+    if (zc->zt == NULL) {
+        ngx_log_error(NGX_LOG_ALERT, c->log, 0, "zt_conn_new() failed");
+        return NULL;
+    }
+
+    cln->handler = ngx_zigtls_cleanup;
+    cln->data = zc;
+
+    zt_conn_set_user(zc->zt, zc);
+
+    zc->c = c;
+    zc->fd = c->fd;
+    zc->recv = c->recv;
+    zc->send = c->send;
+    zc->handler = handler;
+    zc->data = data;
+    zc->conf = conf;
+    zc->start = ngx_current_msec;
+
+    i = c - ngx_cycle->connections;
+    ngx_zigtls_conns[i] = zc;
+
+    ngx_log_debug2(NGX_LOG_DEBUG_EVENT, c->log, 0,
+                   "zigtls create: fd:%d conn:%uz bytes",
+                   c->fd, zt_conn_size());
+
+    return zc;
+}
+
+
+/* the handshake */
+
+
+void
+ngx_zigtls_start(ngx_connection_t *c)
+{
+    ngx_zigtls_conn_t  *zc;
+
+    zc = ngx_zigtls_get(c);
+
+    c->read->handler = ngx_zigtls_handshake_handler;
+    c->write->handler = ngx_zigtls_handshake_handler;
+    c->log->action = "zigtls handshaking";
+
+    ngx_add_timer(c->read, zc->conf->handshake_timeout);
+
+    /* waiting for a ClientHello: idle, so "nginx -s quit" is prompt */
+    c->idle = 1;
+    ngx_reusable_connection(c, 1);
+
+    if (c->read->ready) {
+        ngx_zigtls_handshake_handler(c->read);
+        return;
+    }
+
+    if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
+        ngx_zigtls_finish(c, zc, NGX_ERROR);
+    }
+}
+
+
+void
+ngx_zigtls_handshake_handler(ngx_event_t *ev)
+{
+    const char         *sni;
+    ngx_int_t           rc;
+    ngx_connection_t   *c;
+    ngx_zigtls_conn_t  *zc;
+
+    c = ev->data;
+    zc = ngx_zigtls_get(c);
+
+    if (zc == NULL) {
+        ngx_log_error(NGX_LOG_ALERT, c->log, 0, "zigtls: lost connection");
+        ngx_close_connection(c);
+        return;
+    }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_EVENT, c->log, 0,
+                   "zigtls handshake handler: %s fd:%d",
+                   ev->write ? "write" : "read", c->fd);
+
+    if (ev->timedout) {
+        sni = zt_conn_sni(zc->zt);
+
+        ngx_log_error(NGX_LOG_INFO, c->log, NGX_ETIMEDOUT,
+                      "zigtls handshake failed: timed out, "
+                      "sni: \"%s\", alert sent: none",
+                      sni ? sni : "");
+        ngx_zigtls_finish(c, zc, NGX_ERROR);
+        return;
+    }
+
+    if (c->close) {
+        ngx_log_debug0(NGX_LOG_DEBUG_EVENT, c->log, 0,
+                       "zigtls: closing idle connection");
+        ngx_zigtls_finish(c, zc, NGX_ERROR);
+        return;
+    }
+
+    rc = ngx_zigtls_handshake(c, zc);
+
+    if (rc == NGX_AGAIN) {
+
+        if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
+            ngx_zigtls_finish(c, zc, NGX_ERROR);
+            return;
+        }
+
+        if (c->buffered & NGX_ZIGTLS_BUFFERED) {
+            if (ngx_handle_write_event(c->write, 0) != NGX_OK) {
+                ngx_zigtls_finish(c, zc, NGX_ERROR);
+            }
+        }
+
+        return;
+    }
+
+    ngx_zigtls_finish(c, zc, rc);
+}
+
+
+static ngx_int_t
+ngx_zigtls_handshake(ngx_connection_t *c, ngx_zigtls_conn_t *zc)
+{
+    u_char    *buf;
+    size_t     len;
+    ssize_t    n;
+    zt_err     err;
+    unsigned   st;
+    ngx_int_t  rc;
+
+    for ( ;; ) {
+        rc = ngx_zigtls_flush(c, zc);
+
+        if (rc == NGX_ERROR) {
+            ngx_zigtls_fail(c, zc, "send() failed");
+            return NGX_ERROR;
+        }
+
+        st = zt_conn_state(zc->zt);
+
+        ngx_log_debug2(NGX_LOG_DEBUG_EVENT, c->log, 0,
+                       "zigtls handshake: state:%xd flush:%i", st, rc);
+
+        if (st & ZT_ST_FAILED) {
+            ngx_zigtls_fail(c, zc, NULL);
+            return NGX_ERROR;
+        }
+
+        if (st & ZT_ST_HANDSHAKE_DONE) {
+            return NGX_OK;
+        }
+
+        if (rc == NGX_AGAIN) {
+            return NGX_AGAIN;
+        }
+
+        buf = zt_recv_buf(zc->zt, &len);
+
+        if (buf == NULL || len == 0) {
+            ngx_log_error(NGX_LOG_ALERT, c->log, 0,
+                          "zigtls: the core takes no input in handshake");
+            return NGX_ERROR;
+        }
+
+        n = zc->recv(c, buf, len);
+
+        ngx_log_debug2(NGX_LOG_DEBUG_EVENT, c->log, 0,
+                       "zigtls handshake recv: %z of %uz", n, len);
+
+        if (n == NGX_AGAIN) {
+            return NGX_AGAIN;
+        }
+
+        if (n == NGX_ERROR) {
+            ngx_zigtls_fail(c, zc, "recv() failed");
+            return NGX_ERROR;
+        }
+
+        if (n == 0) {
+            (void) zt_eof(zc->zt);
+            ngx_zigtls_fail(c, zc, "client closed connection");
+            return NGX_ERROR;
+        }
+
+        if (c->idle) {
+            /* the first bytes of a ClientHello: no longer idle */
+            c->idle = 0;
+            ngx_reusable_connection(c, 0);
+            zc->start = ngx_current_msec;
+        }
+
+        err = zt_recv_done(zc->zt, (size_t) n);
+
+        ngx_log_debug2(NGX_LOG_DEBUG_EVENT, c->log, 0,
+                       "zigtls handshake: fed %z bytes: %s",
+                       n, zt_err_str(err));
+    }
+}
+
+
+/*
+ * One info line per failed handshake: why, which alert went out, the SNI;
+ * the client address is added by the connection's log handler.
+ */
+
+static void
+ngx_zigtls_fail(ngx_connection_t *c, ngx_zigtls_conn_t *zc, const char *what)
+{
+    u_char       buf[4096];
+    zt_err       err;
+    uint8_t      sent, received;
+    ngx_int_t    i;
+    const char  *sni;
+
+    err = zt_conn_error(zc->zt);
+
+    /* best effort: put the alert on the wire, then a FIN, not a RST */
+
+    if (c->fd != (ngx_socket_t) -1) {
+        (void) ngx_zigtls_flush(c, zc);
+        (void) shutdown(c->fd, SHUT_WR);
+
+        for (i = 0; i < 8; i++) {
+            if (recv(c->fd, buf, sizeof(buf), 0) <= 0) {
+                break;
+            }
+        }
+    }
+
+    sni = zt_conn_sni(zc->zt);
+    sent = zt_conn_alert_sent(zc->zt);
+    received = zt_conn_alert_received(zc->zt);
+
+    if (what == NULL) {
+        what = zt_err_str(err);
+    }
+
+    if (received != ZT_ALERT_NONE) {
+        ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                      "zigtls handshake failed: %s, alert received: %s, "
+                      "sni: \"%s\"",
+                      what, zt_alert_str(received), sni ? sni : "");
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                  "zigtls handshake failed: %s, alert sent: %s, sni: \"%s\"",
+                  what,
+                  sent != ZT_ALERT_NONE ? zt_alert_str(sent) : "none",
+                  sni ? sni : "");
+}
+
+
+static void
+ngx_zigtls_finish(ngx_connection_t *c, ngx_zigtls_conn_t *zc, ngx_int_t rc)
+{
+    if (c->read->timer_set) {
+        ngx_del_timer(c->read);
+    }
+
+    if (c->write->timer_set) {
+        ngx_del_timer(c->write);
+    }
+
+    if (c->idle) {
+        c->idle = 0;
+        ngx_reusable_connection(c, 0);
+    }
+
+    if (rc == NGX_OK) {
+        zc->handshaked = 1;
+        zc->start = ngx_current_msec - zc->start;   /* now: the duration */
+
+        ngx_log_debug4(NGX_LOG_DEBUG_EVENT, c->log, 0,
+                       "zigtls handshake done: %s %s %s alpn:%s",
+                       zt_cipher_suite_name(zt_conn_cipher_suite(zc->zt)),
+                       zt_group_name(zt_conn_group(zc->zt)),
+                       zt_sigalg_name(zt_conn_sigalg(zc->zt)),
+                       zt_conn_alpn(zc->zt) ? zt_conn_alpn(zc->zt) : "-");
+
+        ngx_zigtls_install(c);
+    }
+
+    zc->handler(c, rc);
+}
+
+
+void
+ngx_zigtls_install(ngx_connection_t *c)
+{
+    ngx_zigtls_conn_t  *zc;
+
+    zc = ngx_zigtls_get(c);
+
+    c->recv = ngx_zigtls_recv;
+    c->send = ngx_zigtls_send;
+    c->recv_chain = ngx_zigtls_recv_chain;
+    c->send_chain = ngx_zigtls_send_chain;
+    c->sendfile = 0;
+
+    zc->installed = 1;
+
+    if (zt_conn_state(zc->zt) & ZT_ST_APP_READABLE) {
+        c->read->ready = 1;
+    }
+}
+
+
+/* the record layer */
+
+
+static ngx_int_t
+ngx_zigtls_flush(ngx_connection_t *c, ngx_zigtls_conn_t *zc)
+{
+    off_t           sent;
+    size_t          len;
+    ssize_t         n;
+    const uint8_t  *p;
+
+    for ( ;; ) {
+        p = zt_send_buf(zc->zt, &len);
+
+        if (p == NULL || len == 0) {
+            c->buffered &= ~NGX_ZIGTLS_BUFFERED;
+            return NGX_OK;
+        }
+
+        /* the raw send counts ciphertext in c->sent: we count plaintext */
+        sent = c->sent;
+        n = zc->send(c, (u_char *) p, len);
+        c->sent = sent;
+
+        ngx_log_debug2(NGX_LOG_DEBUG_EVENT, c->log, 0,
+                       "zigtls flush: %z of %uz", n, len);
+
+        if (n == NGX_ERROR) {
+            c->buffered &= ~NGX_ZIGTLS_BUFFERED;
+            return NGX_ERROR;
+        }
+
+        if (n == NGX_AGAIN || n == 0) {
+            c->buffered |= NGX_ZIGTLS_BUFFERED;
+            return NGX_AGAIN;
+        }
+
+        zt_send_done(zc->zt, (size_t) n);
+    }
+}
+
+
+static void
+ngx_zigtls_data_error(ngx_connection_t *c, ngx_zigtls_conn_t *zc)
+{
+    zt_err       err;
+    uint8_t      sent, received;
+    ngx_uint_t   level;
+
+    err = zt_conn_error(zc->zt);
+    sent = zt_conn_alert_sent(zc->zt);
+    received = zt_conn_alert_received(zc->zt);
+
+    (void) ngx_zigtls_flush(c, zc);
+
+    level = (err == ZT_E_TRUNCATED || err == ZT_E_PEER_ALERT)
+            ? NGX_LOG_INFO : NGX_LOG_ERR;
+
+    if (err == ZT_E_TRUNCATED) {
+        ngx_log_error(level, c->log, 0,
+                      "zigtls: peer closed connection without close_notify "
+                      "(truncated)");
+        return;
+    }
+
+    ngx_log_error(level, c->log, 0,
+                  "zigtls: connection failed: %s, alert sent: %s, "
+                  "alert received: %s",
+                  zt_err_str(err),
+                  sent != ZT_ALERT_NONE ? zt_alert_str(sent) : "none",
+                  received != ZT_ALERT_NONE ? zt_alert_str(received)
+                                            : "none");
+}
+
+
+ssize_t
+ngx_zigtls_recv(ngx_connection_t *c, u_char *buf, size_t size)
+{
+    u_char             *b;
+    size_t              len, n, total;
+    ssize_t             rn;
+    zt_err              err;
+    unsigned            st;
+    const uint8_t      *p;
+    ngx_zigtls_conn_t  *zc;
+
+    zc = ngx_zigtls_get(c);
+
+    if (zc == NULL) {
+        c->read->error = 1;
+        return NGX_ERROR;
+    }
+
+    total = 0;
+
+    for ( ;; ) {
+        p = zt_app_data(zc->zt, &len);
+
+        if (p != NULL && len) {
+            n = ngx_min(len, size - total);
+            ngx_memcpy(buf + total, p, n);
+            zt_app_data_done(zc->zt, n);
+            total += n;
+
+            if (total == size) {
+                c->read->ready = 1;
+                return total;
+            }
+
+            continue;
+        }
+
+        st = zt_conn_state(zc->zt);
+
+        if (st & ZT_ST_HAS_OUTPUT) {
+            /* KeyUpdate answers and the like */
+            (void) ngx_zigtls_flush(c, zc);
+        }
+
+        if (st & ZT_ST_FAILED) {
+            if (zt_conn_error(zc->zt) == ZT_E_TRUNCATED) {
+                /* logged when it happened */
+                if (total) {
+                    return total;
+                }
+
+                c->read->ready = 0;
+                c->read->eof = 1;
+                return 0;
+            }
+
+            ngx_zigtls_data_error(c, zc);
+
+            if (total) {
+                return total;
+            }
+
+            c->read->ready = 0;
+            c->read->error = 1;
+            return NGX_ERROR;
+        }
+
+        if (st & ZT_ST_PEER_CLOSED) {
+            if (total) {
+                return total;
+            }
+
+            ngx_log_debug0(NGX_LOG_DEBUG_EVENT, c->log, 0,
+                           "zigtls: close_notify received");
+
+            c->read->ready = 0;
+            c->read->eof = 1;
+            return 0;
+        }
+
+        b = zt_recv_buf(zc->zt, &len);
+
+        if (b == NULL || len == 0) {
+            if (total) {
+                return total;
+            }
+
+            ngx_log_error(NGX_LOG_ALERT, c->log, 0,
+                          "zigtls: the core takes no input");
+            c->read->error = 1;
+            return NGX_ERROR;
+        }
+
+        rn = zc->recv(c, b, len);
+
+        ngx_log_debug3(NGX_LOG_DEBUG_EVENT, c->log, 0,
+                       "zigtls recv: raw %z of %uz, have %uz", rn, len, total);
+
+        if (rn == NGX_AGAIN) {
+            if (total) {
+                return total;
+            }
+
+            if (c->idle) {
+                /* an idle keep-alive connection keeps no record buffers */
+                (void) zt_conn_release_buffers(zc->zt);
+            }
+
+            return NGX_AGAIN;
+        }
+
+        if (rn == NGX_ERROR) {
+            if (total) {
+                c->read->ready = 1;
+                return total;
+            }
+
+            return NGX_ERROR;
+        }
+
+        if (rn == 0) {
+            (void) zt_eof(zc->zt);
+
+            if (zt_conn_error(zc->zt) == ZT_E_TRUNCATED) {
+                ngx_zigtls_data_error(c, zc);
+            }
+
+            if (total) {
+                c->read->ready = 1;
+                return total;
+            }
+
+            c->read->ready = 0;
+            c->read->eof = 1;
+            return 0;
+        }
+
+        err = zt_recv_done(zc->zt, (size_t) rn);
+
+        if (err != ZT_OK && err != ZT_E_WANT_MORE && err != ZT_E_CLOSED) {
+            ngx_log_debug1(NGX_LOG_DEBUG_EVENT, c->log, 0,
+                           "zigtls recv: %s", zt_err_str(err));
+        }
+    }
+}
+
+
+ssize_t
+ngx_zigtls_recv_chain(ngx_connection_t *c, ngx_chain_t *cl, off_t limit)
+{
+    u_char   *last;
+    ssize_t   n, bytes, size;
+    ngx_buf_t *b;
+
+    bytes = 0;
+
+    b = cl->buf;
+    last = b->last;
+
+    for ( ;; ) {
+        size = b->end - last;
+
+        if (limit) {
+            if (bytes >= limit) {
+                return bytes;
+            }
+
+            if (bytes + size > limit) {
+                size = (ssize_t) (limit - bytes);
+            }
+        }
+
+        n = ngx_zigtls_recv(c, last, size);
+
+        if (n > 0) {
+            last += n;
+            bytes += n;
+
+            if (!c->read->ready) {
+                return bytes;
+            }
+
+            if (last == b->end) {
+                cl = cl->next;
+
+                if (cl == NULL) {
+                    return bytes;
+                }
+
+                b = cl->buf;
+                last = b->last;
+            }
+
+            continue;
+        }
+
+        if (bytes) {
+            if (n == 0 || n == NGX_ERROR) {
+                c->read->ready = 1;
+            }
+
+            return bytes;
+        }
+
+        return n;
+    }
+}
+
+
+ssize_t
+ngx_zigtls_send(ngx_connection_t *c, u_char *buf, size_t size)
+{
+    size_t              total, accepted, n;
+    zt_err              err;
+    ngx_int_t           rc;
+    ngx_zigtls_conn_t  *zc;
+
+    zc = ngx_zigtls_get(c);
+
+    if (zc == NULL) {
+        c->write->error = 1;
+        return NGX_ERROR;
+    }
+
+    rc = ngx_zigtls_flush(c, zc);
+
+    if (rc == NGX_ERROR) {
+        c->write->error = 1;
+        return NGX_ERROR;
+    }
+
+    if (rc == NGX_AGAIN) {
+        return NGX_AGAIN;
+    }
+
+    total = 0;
+
+    while (total < size) {
+        n = ngx_min(size - total, ZT_MAX_PLAINTEXT);
+
+        err = zt_write(zc->zt, buf + total, n, &accepted);
+
+        if (err != ZT_OK) {
+            ngx_zigtls_data_error(c, zc);
+            c->write->error = 1;
+            return total ? (ssize_t) total : NGX_ERROR;
+        }
+
+        if (accepted == 0) {
+            if (!(zt_conn_state(zc->zt) & ZT_ST_HAS_OUTPUT)) {
+                ngx_log_error(NGX_LOG_ALERT, c->log, 0,
+                              "zigtls: the core takes no plaintext");
+                c->write->error = 1;
+                return total ? (ssize_t) total : NGX_ERROR;
+            }
+
+        } else {
+            total += accepted;
+        }
+
+        rc = ngx_zigtls_flush(c, zc);
+
+        if (rc == NGX_ERROR) {
+            c->write->error = 1;
+            return total ? (ssize_t) total : NGX_ERROR;
+        }
+
+        if (rc == NGX_AGAIN) {
+            break;
+        }
+    }
+
+    c->sent += total;
+
+    if (total == 0) {
+        return NGX_AGAIN;
+    }
+
+    return total;
+}
+
+
+ngx_chain_t *
+ngx_zigtls_send_chain(ngx_connection_t *c, ngx_chain_t *in, off_t limit)
+{
+    off_t               sent, off, size, fsize;
+    u_char             *data;
+    size_t              n, accepted;
+    ssize_t             rn;
+    zt_err              err;
+    ngx_buf_t          *b;
+    ngx_int_t           rc;
+    ngx_chain_t        *cl;
+    ngx_zigtls_conn_t  *zc;
+
+    zc = ngx_zigtls_get(c);
+
+    if (zc == NULL) {
+        c->write->error = 1;
+        return NGX_CHAIN_ERROR;
+    }
+
+    if (limit == 0 || limit > (off_t) (NGX_MAX_SIZE_T_VALUE - ngx_pagesize)) {
+        limit = NGX_MAX_SIZE_T_VALUE - ngx_pagesize;
+    }
+
+    rc = ngx_zigtls_flush(c, zc);
+
+    if (rc == NGX_ERROR) {
+        c->write->error = 1;
+        return NGX_CHAIN_ERROR;
+    }
+
+    if (rc == NGX_AGAIN) {
+        return in;
+    }
+
+    sent = 0;
+
+    for (cl = in; cl && sent < limit; cl = cl->next) {
+        b = cl->buf;
+
+        if (ngx_buf_special(b)) {
+            continue;
+        }
+
+        if (ngx_buf_in_memory(b)) {
+            size = b->last - b->pos;
+            fsize = 0;
+
+        } else if (b->in_file) {
+            /* a fallback: http asks for memory buffers, see the filter */
+            size = b->file_last - b->file_pos;
+            fsize = size;
+
+            if (zc->file_buf == NULL) {
+                zc->file_buf = ngx_palloc(c->pool, ZT_MAX_PLAINTEXT);
+                if (zc->file_buf == NULL) {
+                    return NGX_CHAIN_ERROR;
+                }
+            }
+
+        } else {
+            continue;
+        }
+
+        for (off = 0; off < size && sent < limit; /* void */) {
+
+            n = (size_t) ngx_min(size - off, limit - sent);
+            n = ngx_min(n, ZT_MAX_PLAINTEXT);
+
+            if (fsize) {
+                rn = ngx_read_file(b->file, zc->file_buf, n,
+                                   b->file_pos + off);
+                if (rn <= 0) {
+                    ngx_log_error(NGX_LOG_ALERT, c->log, 0,
+                                  "zigtls: cannot read \"%V\"",
+                                  &b->file->name);
+                    return NGX_CHAIN_ERROR;
+                }
+
+                n = (size_t) rn;
+                data = zc->file_buf;
+
+            } else {
+                data = b->pos + off;
+            }
+
+            err = zt_write(zc->zt, data, n, &accepted);
+
+            if (err != ZT_OK) {
+                ngx_zigtls_data_error(c, zc);
+                c->write->error = 1;
+                return NGX_CHAIN_ERROR;
+            }
+
+            if (accepted == 0
+                && !(zt_conn_state(zc->zt) & ZT_ST_HAS_OUTPUT))
+            {
+                ngx_log_error(NGX_LOG_ALERT, c->log, 0,
+                              "zigtls: the core takes no plaintext");
+                c->write->error = 1;
+                return NGX_CHAIN_ERROR;
+            }
+
+            off += accepted;
+            sent += accepted;
+
+            rc = ngx_zigtls_flush(c, zc);
+
+            if (rc == NGX_ERROR) {
+                c->write->error = 1;
+                return NGX_CHAIN_ERROR;
+            }
+
+            if (rc == NGX_AGAIN) {
+                goto done;
+            }
+        }
+
+        if (off < size) {
+            break;
+        }
+    }
+
+done:
+
+    ngx_log_debug1(NGX_LOG_DEBUG_EVENT, c->log, 0,
+                   "zigtls send chain: %O plaintext bytes", sent);
+
+    c->sent += sent;
+
+    return ngx_chain_update_sent(in, sent);
+}
+
+
+/* queue close_notify and push it out: NGX_OK, NGX_AGAIN or NGX_ERROR */
+
+ngx_int_t
+ngx_zigtls_shutdown(ngx_connection_t *c)
+{
+    unsigned            st;
+    ngx_zigtls_conn_t  *zc;
+
+    zc = ngx_zigtls_get(c);
+
+    if (zc == NULL || !zc->handshaked) {
+        return NGX_OK;
+    }
+
+    st = zt_conn_state(zc->zt);
+
+    if (!(st & (ZT_ST_CLOSED | ZT_ST_FAILED))) {
+        ngx_log_debug0(NGX_LOG_DEBUG_EVENT, c->log, 0,
+                       "zigtls: sending close_notify");
+
+        (void) zt_close(zc->zt);
+    }
+
+    return ngx_zigtls_flush(c, zc);
+}
+
+
+/* the last word on a connection, while its socket is still open */
+
+static void
+ngx_zigtls_final(ngx_zigtls_conn_t *zc, ngx_uint_t notify)
+{
+    ngx_uint_t         i;
+    ngx_connection_t  *c;
+
+    c = zc->c;
+
+    if (notify && zc->handshaked && c->fd != (ngx_socket_t) -1
+        && !c->write->error)
+    {
+        (void) ngx_zigtls_shutdown(c);
+    }
+
+    if (zc->zt) {
+        zt_conn_free(zc->zt);
+        zc->zt = NULL;
+    }
+
+    if (ngx_zigtls_conns && c >= ngx_cycle->connections
+        && c < ngx_cycle->connections + ngx_zigtls_nconns)
+    {
+        i = c - ngx_cycle->connections;
+
+        if (ngx_zigtls_conns[i] == zc) {
+            ngx_zigtls_conns[i] = NULL;
+        }
+    }
+}
+
+
+static void
+ngx_zigtls_cleanup(void *data)
+{
+    ngx_zigtls_conn_t  *zc = data;
+
+    if (zc->zt) {
+        ngx_zigtls_final(zc, 0);
+    }
+}
+
+
+static ngx_int_t
+ngx_zigtls_del_conn(ngx_connection_t *c, ngx_uint_t flags)
+{
+    ngx_zigtls_conn_t  *zc;
+
+    if (flags & NGX_CLOSE_EVENT) {
+        zc = ngx_zigtls_get(c);
+
+        if (zc && zc->fd == c->fd) {
+            ngx_zigtls_final(zc, 1);
+        }
+    }
+
+    return ngx_zigtls_orig_del_conn(c, flags);
+}
+
+
+u_char *
+ngx_zigtls_log_error(ngx_log_t *log, u_char *buf, size_t len)
+{
+    u_char            *p;
+    ngx_connection_t  *c;
+
+    p = buf;
+
+    if (log->action) {
+        p = ngx_snprintf(buf, len, " while %s", log->action);
+        len -= p - buf;
+        buf = p;
+    }
+
+    c = log->data;
+
+    if (c) {
+        p = ngx_snprintf(buf, len, ", client: %V, server: %V",
+                         &c->addr_text, &c->listening->addr_text);
+    }
+
+    return p;
+}
+
+
+/* variables */
+
+
+ngx_int_t
+ngx_zigtls_variable_value(ngx_pool_t *pool, ngx_connection_t *c,
+    ngx_str_t *value, uintptr_t what)
+{
+    u_char             *p;
+    size_t              len;
+    const char         *s;
+    ngx_zigtls_conn_t  *zc;
+
+    zc = ngx_zigtls_get(c);
+
+    if (zc == NULL || !zc->handshaked) {
+        return NGX_DECLINED;
+    }
+
+    s = NULL;
+
+    switch (what) {
+
+    case NGX_ZIGTLS_VAR_PROTOCOL:
+        s = zt_conn_version(zc->zt) == ZT_TLS13 ? "TLSv1.3" : "";
+        break;
+
+    case NGX_ZIGTLS_VAR_CIPHER:
+        s = zt_cipher_suite_name(zt_conn_cipher_suite(zc->zt));
+        break;
+
+    case NGX_ZIGTLS_VAR_GROUP:
+        s = zt_group_name(zt_conn_group(zc->zt));
+        break;
+
+    case NGX_ZIGTLS_VAR_SIGALG:
+        s = zt_sigalg_name(zt_conn_sigalg(zc->zt));
+        break;
+
+    case NGX_ZIGTLS_VAR_SERVER_NAME:
+        s = zt_conn_sni(zc->zt);
+        break;
+
+    case NGX_ZIGTLS_VAR_ALPN:
+        s = zt_conn_alpn(zc->zt);
+        break;
+
+    case NGX_ZIGTLS_VAR_SESSION_REUSED:
+        s = zt_conn_resumed(zc->zt) ? "r" : ".";
+        break;
+
+    case NGX_ZIGTLS_VAR_HANDSHAKE_TIME:
+        p = ngx_pnalloc(pool, NGX_TIME_T_LEN + 4);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        value->len = ngx_sprintf(p, "%T.%03M",
+                                 (time_t) (zc->start / 1000),
+                                 (ngx_msec_t) (zc->start % 1000))
+                     - p;
+        value->data = p;
+        return NGX_OK;
+    }
+
+    if (s == NULL) {
+        s = "";
+    }
+
+    len = ngx_strlen(s);
+
+    p = ngx_pnalloc(pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(p, s, len);
+
+    value->len = len;
+    value->data = p;
+
+    return NGX_OK;
+}
