@@ -1,0 +1,106 @@
+/*
+ * tclient.h: a small TLS 1.3 client for unit tests, built from the core's
+ * own key schedule helpers and crypto provider. It writes ClientHellos with
+ * knobs to break them, follows the server's flight, verifies the server
+ * Finished and seals/opens records, so tests can reach every state.
+ */
+#ifndef ZT_TCLIENT_H
+#define ZT_TCLIENT_H
+
+#include "internal.h"
+
+typedef struct tcli {
+    /* ClientHello knobs (set before tcli_client_hello) */
+    uint16_t suites[8];
+    size_t n_suites;
+    uint16_t groups[8];
+    size_t n_groups;
+    uint16_t shares[4];
+    size_t n_shares;
+    uint16_t sigalgs[8];
+    size_t n_sigalgs;
+    uint16_t versions[4];
+    size_t n_versions;     /* 0: no supported_versions extension */
+    const char *sni;
+    const char *alpn[4];
+    size_t n_alpn;
+    size_t session_id_len;
+    uint16_t record_size_limit; /* 0: none */
+    uint8_t compression[4];
+    size_t n_compression;  /* default {0} */
+    const uint8_t *extra;  /* raw extensions appended (type, len, body) */
+    size_t extra_len;
+    const uint8_t *extra_first; /* raw extensions put first */
+    size_t extra_first_len;
+    int bad_share;         /* 1: wrong length, 2: all-zero x25519 / off-curve */
+
+    /* state */
+    uint8_t random[32];
+    uint8_t priv[4][32];
+    uint8_t pub[4][65];
+    size_t pub_len[4];
+    uint8_t cookie[256];
+    size_t cookie_len;
+    int got_hrr;
+    uint16_t hrr_group;
+    uint8_t ch1[2048];
+    size_t ch1_len;
+    const zt_suite_info *suite;
+    uint16_t group, sigalg;
+    zt_hash *th;
+    uint8_t c_hs[ZT_MAX_HASH_LEN], s_hs[ZT_MAX_HASH_LEN];
+    uint8_t c_ap[ZT_MAX_HASH_LEN], s_ap[ZT_MAX_HASH_LEN];
+    zt_aead *rd, *wr;
+    uint8_t rd_iv[12], wr_iv[12];
+    uint8_t rd_secret[ZT_MAX_HASH_LEN], wr_secret[ZT_MAX_HASH_LEN];
+    uint64_t rd_seq, wr_seq;
+    int server_finished_ok;
+    char alpn_got[64];
+    int saw_ccs;
+    size_t max_record; /* largest record seen from the server */
+    uint8_t server_cert[4096];
+    size_t server_cert_len;
+} tcli;
+
+/* Defaults: all three suites, x25519 + secp256r1, a share for x25519, the
+ * five signature schemes, TLS 1.3 only. */
+void tcli_init(tcli *t);
+void tcli_free(tcli *t);
+
+/* The ClientHello handshake message (after an HRR: the second one). */
+size_t tcli_client_hello(tcli *t, uint8_t *out, size_t cap);
+/* Wrap payload in one plaintext record of `type`. */
+size_t tcli_record(uint8_t type, const uint8_t *p, size_t n, uint8_t *out);
+/* Read the server's records (a whole flight); returns 0 when understood. */
+int tcli_server_flight(tcli *t, const uint8_t *p, size_t n);
+/* Client Finished as a protected record (switches keys to application). */
+size_t tcli_finished(tcli *t, uint8_t *out, int corrupt);
+/* Seal one record of inner type `type` with the current write key. */
+size_t tcli_seal(tcli *t, uint8_t type, const uint8_t *p, size_t n,
+                 size_t pad, uint8_t *out);
+/* Open one protected record; returns inner plaintext length or -1. */
+long tcli_open(tcli *t, const uint8_t *rec, size_t len, uint8_t *type,
+               uint8_t *pt);
+/* Rotate our write / read key (KeyUpdate). */
+void tcli_update_write(tcli *t);
+void tcli_update_read(tcli *t);
+
+#endif
+
+/* ---- server-side helpers for tests ------------------------------------- */
+#define TSRV_ED25519 1u
+#define TSRV_P256 2u
+#define TSRV_RSA 4u
+/* A config with the test credentials from t/unit/certs/ picked by mask. */
+zt_config *tsrv_config(unsigned creds);
+/* Feed all of p to the server (in chunks of `chunk` bytes, 0: at once). */
+zt_err tsrv_feed(zt_conn *s, const uint8_t *p, size_t n, size_t chunk);
+/* Take everything the server has to send. */
+size_t tsrv_drain(zt_conn *s, uint8_t *out, size_t cap);
+/* ClientHello (and HRR round) through to the server flight; 0 when the
+ * client verified the server Finished. */
+int thello(zt_conn *s, tcli *t, size_t chunk);
+/* thello plus the client Finished; 0 when the server is connected. */
+int thandshake(zt_conn *s, tcli *t);
+/* The single alert record the server sent last, or -1. */
+int tsrv_alert(const uint8_t *out, size_t n, tcli *t);
