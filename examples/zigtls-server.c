@@ -40,6 +40,12 @@
 #define RESP_BUF_SIZE       4096
 #define LINGER_MS           2000   /* drain the peer after our last byte */
 #define STEP_ROUNDS         64     /* bound on one connection's work per wakeup */
+#define MAX_BYTES_BODY      (1ULL << 40) /* /bytes/N cap */
+
+/* Body of GET /bytes/N: this 64-byte line repeated, cut at N bytes. */
+static const char k_line[65] =
+    "zigtls bulk data 0123456789 abcdefghijklmnopqrstuvwxyz ABCDEFGH\n";
+static char g_pattern[ZT_MAX_PLAINTEXT + 64];
 
 enum phase {
     PH_TLS,     /* handshake or application data */
@@ -63,6 +69,7 @@ struct client {
     size_t req_len;
     size_t discard;         /* request body bytes still to skip */
     size_t resp_len, resp_off;
+    uint64_t stream_left, stream_off; /* /bytes/N body still to send */
     unsigned requests;
     char req[REQ_BUF_SIZE];
     char resp[RESP_BUF_SIZE];
@@ -454,6 +461,24 @@ static void build_response(struct client *cl, size_t head_len)
     is_head = strcmp(method, "HEAD") == 0;
     cl->requests++;
 
+    if (status[0] == '2' && strncmp(path, "/bytes/", 7) == 0) {
+        char *end;
+        unsigned long long n = strtoull(path + 7, &end, 10);
+
+        if (end != path + 7 && *end == '\0' && n <= MAX_BYTES_BODY) {
+            hlen = snprintf(cl->resp, sizeof cl->resp,
+                            "HTTP/1.1 200 OK\r\nServer: zigtls-server\r\n"
+                            "Content-Type: application/octet-stream\r\n"
+                            "Content-Length: %llu\r\nConnection: %s\r\n\r\n",
+                            n, cl->close_after ? "close" : "keep-alive");
+            cl->resp_len = hlen > 0 ? (size_t)hlen : 0;
+            cl->resp_off = 0;
+            cl->stream_left = is_head ? 0 : n;
+            cl->stream_off = 0;
+            return;
+        }
+    }
+
     html_escape(path, e_path, sizeof e_path);
     html_escape(zt_conn_sni(c), e_sni, sizeof e_sni);
     blen = snprintf(
@@ -703,11 +728,28 @@ static void push_response(struct client *cl, int *progress)
                             cl->resp_len - cl->resp_off, &acc);
 
         if (e != ZT_OK || acc == 0)
-            break;
+            return;
         cl->resp_off += acc;
         *progress = 1;
     }
-    if (cl->resp_len && cl->resp_off == cl->resp_len) {
+    /* then the /bytes/N body, one record at a time while the core takes it
+     * (it refuses when its send pipe is full: backpressure) */
+    while (cl->resp_off == cl->resp_len && cl->stream_left &&
+           (zt_conn_state(cl->tls) & ZT_ST_APP_WRITABLE)) {
+        size_t acc = 0, chunk = ZT_MAX_PLAINTEXT;
+        zt_err e;
+
+        if (chunk > cl->stream_left)
+            chunk = (size_t)cl->stream_left;
+        e = zt_write(cl->tls, (const uint8_t *)g_pattern + cl->stream_off % 64,
+                     chunk, &acc);
+        if (e != ZT_OK || acc == 0)
+            return;
+        cl->stream_left -= acc;
+        cl->stream_off += acc;
+        *progress = 1;
+    }
+    if (cl->resp_len && cl->resp_off == cl->resp_len && !cl->stream_left) {
         cl->resp_len = cl->resp_off = 0;
         *progress = 1;
     }
@@ -905,7 +947,9 @@ static int run(struct server *srv)
             else {
                 if (!cl->rd_eof && !cl->rx_blocked)
                     ev |= POLLIN;
-                if (cl->tx_blocked)
+                /* POLLOUT also when the step stopped at its round limit
+                 * with a response still being written */
+                if (cl->tx_blocked || cl->resp_len || cl->stream_left)
                     ev |= POLLOUT;
             }
             pfds[np].fd = cl->fd;
@@ -1047,6 +1091,8 @@ int main(int argc, char **argv)
 
     memset(&srv, 0, sizeof srv);
     srv.lfd = -1;
+    for (i = 0; i < sizeof g_pattern; i++)
+        g_pattern[i] = k_line[i % 64];
     srv.max_clients = MAX_CLIENTS_DEFAULT;
     srv.handshake_timeout_ms = 10000;
     srv.idle_timeout_ms = 60000;

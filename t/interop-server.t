@@ -362,6 +362,87 @@ for my $suite (@suites) {
     report('keep-alive: two requests on one connection', $r, @bad);
 }
 
+# ---- bulk transfer: GET /bytes/N, many records, send backpressure ----------
+
+sub bytes_body {
+    my ($n) = @_;
+    my $line = "zigtls bulk data 0123456789 abcdefghijklmnopqrstuvwxyz ABCDEFGH\n";
+    return substr($line x (int($n / 64) + 1), 0, $n);
+}
+
+{
+    require Digest::SHA;
+    my $port = $servers{main}{port};
+    my $n = 10 * 1024 * 1024 + 7;
+    my $want = Digest::SHA::sha256_hex(bytes_body($n));
+    for my $suite (@suites) {
+        my $file = "$dir/bulk.bin";
+        unlink $file;
+        my $r = run(['curl', '-sS', '--cacert', $bundle, '--tlsv1.3',
+                     '--tls13-ciphers', $suite->{name}, '--max-time', 30 * $slow,
+                     '-o', $file, "https://127.0.0.1:$port/bytes/$n"],
+                    40 * $slow);
+        my $got = -e $file ? Digest::SHA->new(256)->addfile($file)->hexdigest : '';
+        my @bad;
+        push @bad, "exit $r->{exit}" unless $r->{exit} == 0;
+        push @bad, sprintf('body differs (%d bytes received)', -s $file || 0)
+            unless $got eq $want;
+        report("bulk: $n bytes with $suite->{name}", $r, @bad);
+    }
+
+    # A slow reader with a tiny receive buffer: the server must stop
+    # writing (the core's send pipe fills) and resume, without losing data.
+    my $script = "$dir/slow.py";
+    open(my $fh, '>', $script) or die "$script: $!";
+    print $fh <<'PY';
+import hashlib, socket, ssl, sys, time
+port, cafile, n = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+ctx = ssl.create_default_context(cafile=cafile)
+raw = socket.socket()
+raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+raw.settimeout(20)
+raw.connect(("127.0.0.1", port))
+s = ctx.wrap_socket(raw, server_hostname="localhost")
+s.sendall(b"GET /bytes/%d HTTP/1.1\r\nHost: localhost\r\n\r\n" % n)
+data = b""
+while b"\r\n\r\n" not in data:
+    data += s.recv(1000)
+head, body = data.split(b"\r\n\r\n", 1)
+body = bytearray(body)
+i = 0
+while len(body) < n:
+    chunk = s.recv(1000)
+    if not chunk:
+        break
+    body += chunk
+    i += 1
+    if i % 200 == 0:
+        time.sleep(0.05)
+print("LEN", len(body))
+print("SHA", hashlib.sha256(bytes(body)).hexdigest())
+# keep-alive still works after the stream
+s.sendall(b"GET /after-bulk HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+tail = b""
+while True:
+    try:
+        chunk = s.recv(65536)
+    except ssl.SSLZeroReturnError:
+        break
+    if not chunk:
+        break
+    tail += chunk
+print("AFTER", b"path: /after-bulk" in tail)
+PY
+    close($fh);
+    my $m = 3 * 1024 * 1024 + 1;
+    my $r = run(['python3', $script, $port, $bundle, $m], 60 * $slow);
+    my @bad;
+    push @bad, 'length' unless $r->{out} =~ /^LEN $m$/m;
+    push @bad, 'content' unless $r->{out} =~ /^SHA \Q${\ Digest::SHA::sha256_hex(bytes_body($m))}\E$/m;
+    push @bad, 'no response after the stream' unless $r->{out} =~ /^AFTER True$/m;
+    report("slow reader: $m bytes through a 4 KiB receive buffer", $r, @bad);
+}
+
 # ---- KeyUpdate both ways (openssl s_client commands K and k) ----------------
 
 {
