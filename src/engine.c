@@ -203,14 +203,24 @@ static zt_err on_record(zt_conn *c, uint8_t type, uint8_t *rec, size_t len)
     if (c->rd.aead != NULL) {
         if (type == ZT_CT_APPDATA) {
             e = zt_unprotect(c, rec, len, &inner, &n);
+            if (e == ZT_E_BAD_RECORD_MAC && c->st == ZT_S_WAIT_FINISHED &&
+                c->early_skip >= len) {
+                c->early_skip -= len; /* rejected 0-RTT (4.2.10) */
+                return ZT_OK;
+            }
             if (e != ZT_OK)
                 return e;
+            c->early_skip = 0;
         } else if (!(type == ZT_CT_ALERT && !c->done)) {
             /* only an alert may come unprotected, from a client that could
              * not read our ServerHello */
             return ZT_E_UNEXPECTED_MESSAGE;
         }
     } else if (type == ZT_CT_APPDATA) {
+        if (c->st == ZT_S_WAIT_CH2 && c->early_skip >= len) {
+            c->early_skip -= len; /* 0-RTT after our HRR: skipped */
+            return ZT_OK;
+        }
         return ZT_E_UNEXPECTED_MESSAGE; /* no early data accepted */
     }
     if (c->hs_len != 0 && inner != ZT_CT_HANDSHAKE)

@@ -11,6 +11,11 @@
 #include "crypto.h"
 #include "zigtls.h"
 
+/* 0-RTT we did not accept is skipped up to this many bytes (RFC 8446
+ * section 4.2.10); we never advertise early data, so it only comes from
+ * clients resuming a ticket another server issued. */
+#define ZT_EARLY_SKIP_MAX (4 * (ZT_MAX_CIPHERTEXT + 5))
+
 /* ---- content and handshake types (RFC 8446 sections 4 and 5.1) ---------- */
 enum {
     ZT_CT_CCS = 20,
@@ -330,6 +335,7 @@ struct zt_conn {
     size_t cookie_len;
     char sni[ZT_MAX_SNI_LEN + 1];
     char alpn[ZT_MAX_ALPN_LEN + 1];
+    size_t early_skip; /* 0-RTT bytes we may still discard (4.2.10) */
     uint64_t t_start, t_done;
     uint64_t key_updates;
 };

@@ -727,6 +727,11 @@ static zt_err on_client_hello(zt_conn *c, const uint8_t *msg, size_t len)
     if (e != ZT_OK)
         return e;
     if (!second) {
+        /* 0-RTT is not accepted: the client's early records are skipped
+         * (4.2.10) -- trial-decrypted after a ServerHello, or dropped
+         * unread after a HelloRetryRequest. */
+        if (ch.has_early_data)
+            c->early_skip = ZT_EARLY_SKIP_MAX;
         e = first_client_hello(c, &ch);
     } else {
         /* Section 4.1.2: the second ClientHello repeats the first except

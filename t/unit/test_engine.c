@@ -490,8 +490,100 @@ static void config_api(void)
     zt_config_free(cfg);
 }
 
+/* 0-RTT from a client resuming someone else's ticket: skipped, not fatal
+ * (RFC 8446 section 4.2.10), up to a budget. */
+static void early_data_skipped(void)
+{
+    static const uint8_t early_ext[] = {0x00, 0x2a, 0x00, 0x00};
+    zt_config *cfg = tsrv_config(TSRV_ED25519);
+    zt_conn *s;
+    tcli t;
+    uint8_t msg[2048], rec[4096];
+    static uint8_t o[8192], junk[5 + 600];
+    size_t n, k, i;
+
+    memset(junk, 0x42, sizeof(junk));
+    junk[0] = ZT_CT_APPDATA;
+    junk[1] = junk[2] = 3;
+    junk[3] = (uint8_t)(600 >> 8);
+    junk[4] = (uint8_t)(600 & 0xff);
+
+    /* after a ServerHello: trial decryption fails, the record is dropped */
+    s = zt_conn_new(cfg);
+    tcli_init(&t);
+    t.extra = early_ext;
+    t.extra_len = sizeof(early_ext);
+    n = tcli_client_hello(&t, msg, sizeof(msg));
+    k = tcli_record(ZT_CT_HANDSHAKE, msg, n, rec);
+    CHECK(tsrv_feed(s, rec, k, 0) == ZT_OK);
+    CHECK(tsrv_feed(s, junk, sizeof(junk), 0) == ZT_OK);
+    CHECK(tsrv_feed(s, junk, sizeof(junk), 0) == ZT_OK);
+    n = tsrv_drain(s, o, sizeof(o));
+    CHECK(tcli_server_flight(&t, o, n) == 0);
+    n = tcli_finished(&t, rec, 0);
+    CHECK(tsrv_feed(s, rec, n, 0) == ZT_OK);
+    CHECK(zt_conn_state(s) & ZT_ST_HANDSHAKE_DONE);
+    CHECK(!zt_conn_early_data_accepted(s));
+    /* once a record decrypted, a bad tag is fatal again */
+    CHECK(tsrv_feed(s, junk, sizeof(junk), 0) == ZT_E_BAD_RECORD_MAC);
+    tcli_free(&t);
+    zt_conn_free(s);
+
+    /* the budget is finite */
+    s = zt_conn_new(cfg);
+    tcli_init(&t);
+    t.extra = early_ext;
+    t.extra_len = sizeof(early_ext);
+    n = tcli_client_hello(&t, msg, sizeof(msg));
+    k = tcli_record(ZT_CT_HANDSHAKE, msg, n, rec);
+    CHECK(tsrv_feed(s, rec, k, 0) == ZT_OK);
+    for (i = 0; i < 200 && zt_conn_error(s) == ZT_OK; i++)
+        (void)tsrv_feed(s, junk, sizeof(junk), 0);
+    CHECK(zt_conn_error(s) == ZT_E_BAD_RECORD_MAC);
+    CHECK(i * 600 <= ZT_EARLY_SKIP_MAX + 600);
+    tcli_free(&t);
+    zt_conn_free(s);
+
+    /* after a HelloRetryRequest: application_data records are dropped */
+    s = zt_conn_new(cfg);
+    tcli_init(&t);
+    t.extra = early_ext;
+    t.extra_len = sizeof(early_ext);
+    t.n_shares = 0;
+    n = tcli_client_hello(&t, msg, sizeof(msg));
+    k = tcli_record(ZT_CT_HANDSHAKE, msg, n, rec);
+    CHECK(tsrv_feed(s, rec, k, 0) == ZT_OK);
+    n = tsrv_drain(s, o, sizeof(o));
+    CHECK(tcli_server_flight(&t, o, n) == 0 && t.got_hrr);
+    CHECK(tsrv_feed(s, junk, sizeof(junk), 0) == ZT_OK);
+    t.extra = NULL; /* no early_data in the second ClientHello */
+    t.extra_len = 0;
+    n = tcli_client_hello(&t, msg, sizeof(msg));
+    k = tcli_record(ZT_CT_HANDSHAKE, msg, n, rec);
+    CHECK(tsrv_feed(s, rec, k, 0) == ZT_OK);
+    n = tsrv_drain(s, o, sizeof(o));
+    CHECK(tcli_server_flight(&t, o, n) == 0);
+    n = tcli_finished(&t, rec, 0);
+    CHECK(tsrv_feed(s, rec, n, 0) == ZT_OK);
+    CHECK(zt_conn_state(s) & ZT_ST_HANDSHAKE_DONE);
+    tcli_free(&t);
+    zt_conn_free(s);
+
+    /* without early_data in the ClientHello, such a record is fatal */
+    s = zt_conn_new(cfg);
+    tcli_init(&t);
+    n = tcli_client_hello(&t, msg, sizeof(msg));
+    k = tcli_record(ZT_CT_HANDSHAKE, msg, n, rec);
+    CHECK(tsrv_feed(s, rec, k, 0) == ZT_OK);
+    CHECK(tsrv_feed(s, junk, sizeof(junk), 0) == ZT_E_BAD_RECORD_MAC);
+    tcli_free(&t);
+    zt_conn_free(s);
+    zt_config_free(cfg);
+}
+
 void suite_engine(void)
 {
+    early_data_skipped();
     matrix();
     credential_choice();
     extensions();
