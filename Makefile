@@ -73,14 +73,22 @@ asan:
 	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
 	  all unit replay
 
+# New inputs go to build-fuzz/corpus-NAME (the committed corpus is read
+# only); crashes to build-fuzz/NAME-crash-*. UBSan aborts instead of
+# recovering, so undefined behaviour is a finding. FUZZ_FLAGS adds
+# libFuzzer options (e.g. -jobs=2 -workers=2).
 FUZZ_SECONDS ?= 60
+FUZZ_FLAGS ?=
 fuzz: $(BUILD)/libzigtls.a
 	@mkdir -p build-fuzz
 	@set -e; for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
-	  clang $(CPPFLAGS) -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined \
+	  clang $(CPPFLAGS) -std=c11 $(WARN) -Wno-missing-prototypes -g -O1 \
+	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	    -o build-fuzz/$$n $$f $(CORE_SRC) $(LIBS); \
 	  mkdir -p build-fuzz/corpus-$$n; \
-	  build-fuzz/$$n -max_total_time=$(FUZZ_SECONDS) build-fuzz/corpus-$$n t/fuzz/corpus/$$n; \
+	  build-fuzz/$$n -max_total_time=$(FUZZ_SECONDS) \
+	    -artifact_prefix=build-fuzz/$$n- $(FUZZ_FLAGS) \
+	    build-fuzz/corpus-$$n t/fuzz/corpus/$$n; \
 	done
 
 format:
