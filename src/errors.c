@@ -38,6 +38,7 @@ uint8_t zt_err_alert(zt_err e)
     case ZT_E_NO_SHARED_GROUP:
     case ZT_E_NO_SHARED_SIGALG:
     case ZT_E_POLICY_REJECT:
+    case ZT_E_RATE_LIMITED:
         return ZT_ALERT_HANDSHAKE_FAILURE;
     case ZT_E_POLICY_SNI:
         return ZT_ALERT_UNRECOGNIZED_NAME;
@@ -80,6 +81,7 @@ const char *zt_err_str(zt_err e)
         [ZT_E_POLICY_SNI] = "policy_sni",
         [ZT_E_POLICY_ALPN] = "policy_alpn",
         [ZT_E_POLICY_REJECT] = "policy_reject",
+        [ZT_E_RATE_LIMITED] = "rate_limited",
         [ZT_E_BAD_FINISHED] = "bad_finished",
         [ZT_E_BAD_SIGNATURE] = "bad_signature",
         [ZT_E_BAD_RECORD_MAC] = "bad_record_mac",

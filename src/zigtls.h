@@ -136,6 +136,7 @@ typedef enum zt_err {
     ZT_E_POLICY_SNI,         /* unrecognized_name */
     ZT_E_POLICY_ALPN,        /* no_application_protocol */
     ZT_E_POLICY_REJECT,      /* refused by the ClientHello callback */
+    ZT_E_RATE_LIMITED,       /* refused by a handshake rate limit */
     /* proofs */
     ZT_E_BAD_FINISHED,
     ZT_E_BAD_SIGNATURE,
