@@ -787,13 +787,17 @@ static void client_step(struct server *srv, struct client *cl)
                     log_handshake_failed(cl, "closed_before_client_hello");
                 else
                     log_handshake_failed(cl, NULL);
-            } else if (e != ZT_E_TRUNCATED && e != ZT_E_CLOSED &&
-                       !srv->quiet) {
-                logf_("%s connection failed reason=%s alert_sent=%s "
-                      "alert_received=%s",
-                      cl->peer, nz(zt_err_str(e)),
+            } else if (e != ZT_E_CLOSED && !srv->quiet) {
+                /* after the handshake: truncation (EOF without
+                 * close_notify) is common and harmless for HTTP with
+                 * Content-Length, but it is not a clean close: say so */
+                logf_("%s connection %s reason=%s alert_sent=%s "
+                      "alert_received=%s requests=%u",
+                      cl->peer, e == ZT_E_TRUNCATED ? "truncated" : "failed",
+                      nz(zt_err_str(e)),
                       nz(zt_alert_str(zt_conn_alert_sent(cl->tls))),
-                      nz(zt_alert_str(zt_conn_alert_received(cl->tls))));
+                      nz(zt_alert_str(zt_conn_alert_received(cl->tls))),
+                      cl->requests);
             }
             /* send the alert if there is one, then close */
             if (flush_output(cl, &progress) < 0 || cl->rd_eof ||

@@ -18,6 +18,7 @@ use lib "$FindBin::Bin/lib";
 use File::Temp qw(tempdir);
 use IO::Select;
 use IO::Socket::INET;
+use POSIX ();
 use Test::More;
 use Time::HiRes qw(time sleep);
 
@@ -443,6 +444,122 @@ PY
     report("slow reader: $m bytes through a 4 KiB receive buffer", $r, @bad);
 }
 
+# ---- records cut into single bytes, pipelining, truncation ------------------
+
+# A Python client over MemoryBIO, so that it decides how the TLS bytes hit
+# the wire: "drip" sends every byte in its own TCP segment (ClientHello,
+# Finished and the requests arrive a byte at a time), "whole" sends each
+# flight in one write. Three pipelined requests (one with a body) follow
+# the handshake. "truncate" does one keep-alive request, then closes TCP
+# without close_notify; "hold" does one and waits for the server to close.
+my $wire_py = "$dir/wire.py";
+{
+    open(my $fh, '>', $wire_py) or die "$wire_py: $!";
+    print $fh <<'PY';
+import socket, ssl, sys, time
+port, cafile, mode = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+ctx = ssl.create_default_context(cafile=cafile)
+inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+obj = ctx.wrap_bio(inc, out, server_hostname="localhost")
+sock = socket.create_connection(("127.0.0.1", port), timeout=20)
+sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+def flush():
+    data = out.read()
+    if mode == "drip":
+        for i in range(len(data)):
+            sock.sendall(data[i:i + 1])
+            if i % 8 == 7:
+                time.sleep(0.001)
+    elif data:
+        sock.sendall(data)
+def pump():
+    d = sock.recv(65536)
+    if not d:
+        raise EOFError
+    inc.write(d)
+def read_until(marker):
+    data = b""
+    while marker not in data:
+        try:
+            chunk = obj.read(65536)
+            if not chunk:  # SSLObject.read gives b"" on close_notify
+                print("CLOSE_NOTIFY")
+                break
+            data += chunk
+        except ssl.SSLWantReadError:
+            try:
+                pump()
+            except EOFError:
+                print("EOF")
+                break
+        except ssl.SSLZeroReturnError:
+            print("CLOSE_NOTIFY")
+            break
+    return data
+while True:
+    try:
+        obj.do_handshake()
+        break
+    except ssl.SSLWantReadError:
+        flush()
+        pump()
+flush()
+print("HANDSHAKE", obj.version(), obj.cipher()[0], flush=True)
+if mode in ("truncate", "hold"):
+    obj.write(b"GET /%s HTTP/1.1\r\nHost: localhost\r\n\r\n" % mode.encode())
+    flush()
+    data = read_until(b"</html>")
+    print("PAGE", b"zigtls" in data, flush=True)
+    if mode == "truncate":
+        sock.close()
+        sys.exit(0)
+    print("READY", flush=True)
+    read_until(b"never")
+    sys.exit(0)
+obj.write(b"GET /p/1 HTTP/1.1\r\nHost: localhost\r\n\r\n"
+          b"POST /p/2 HTTP/1.1\r\nHost: localhost\r\nContent-Length: 11\r\n\r\n"
+          b"hello world"
+          b"GET /p/3 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+flush()
+data = read_until(b"never")
+print("RESPONSES", data.count(b"HTTP/1.1 200 OK"))
+for i in (1, 2, 3):
+    print("PATH", i, (b"path: /p/%d\n" % i) in data)
+PY
+    close($fh);
+}
+
+for my $mode (qw(drip whole)) {
+    my $r = run(['python3', $wire_py, $servers{main}{port}, $bundle, $mode],
+                60 * $slow);
+    my @bad;
+    push @bad, 'no handshake' unless $r->{out} =~ /^HANDSHAKE TLSv1\.3 /m;
+    push @bad, 'not three responses' unless $r->{out} =~ /^RESPONSES 3$/m;
+    for my $i (1 .. 3) {
+        push @bad, "response $i missing" unless $r->{out} =~ /^PATH $i True$/m;
+    }
+    push @bad, 'no close_notify after Connection: close'
+        unless $r->{out} =~ /^CLOSE_NOTIFY$/m;
+    report("$mode: handshake and three pipelined requests", $r, @bad);
+}
+
+{
+    my $r = run(['python3', $wire_py, $servers{main}{port}, $bundle,
+                 'truncate'], 30 * $slow);
+    report('truncate: a page, then TCP close without close_notify', $r,
+           $r->{out} =~ /^PAGE True$/m ? () : ('no page'));
+    my $found = 0;
+    for (1 .. 50) {
+        if (slurp($servers{main}{log}) =~ /connection truncated reason=truncated \S+ \S+ requests=1/) {
+            $found = 1;
+            last;
+        }
+        sleep(0.1);
+    }
+    ok($found, 'server logs the truncation')
+        or diag(tail(slurp($servers{main}{log}), 5));
+}
+
 # ---- KeyUpdate both ways (openssl s_client commands K and k) ----------------
 
 {
@@ -681,6 +798,23 @@ for my $case (
 
 # ---- SIGTERM: clean exit, pid file removed ------------------------------------
 
+# A keep-alive client is connected to "main" when it stops: it must get a
+# close_notify, not a reset.
+my ($holder, $holder_out);
+{
+    $holder_out = "$dir/holder.out";
+    $holder = start_bg({ stdout => $holder_out, stderr => $holder_out },
+                       'python3', $wire_py, $servers{main}{port}, $bundle,
+                       'hold');
+    my $ready = 0;
+    for (1 .. 100 * $slow) {
+        if (slurp($holder_out) =~ /^READY$/m) { $ready = 1; last }
+        sleep(0.1);
+    }
+    ok($ready, 'a keep-alive client is connected before SIGTERM')
+        or diag(slurp($holder_out));
+}
+
 for my $name (sort keys %servers) {
     my $s = $servers{$name};
     ok(-s $s->{pidfile} && slurp($s->{pidfile}) =~ /^(\d+)$/m && $1 == $s->{pid},
@@ -690,6 +824,16 @@ for my $name (sort keys %servers) {
     is($st, 0, "$name: exits 0 on SIGTERM");
     ok(!-e $s->{pidfile}, "$name: pid file removed");
     like(slurp($s->{log}), qr/shutting down/, "$name: logs its shutdown");
+}
+{
+    my $done = 0;
+    for (1 .. 100 * $slow) {
+        if (waitpid($holder, POSIX::WNOHANG()) == $holder) { $done = 1; last }
+        sleep(0.1);
+    }
+    stop_pid($holder, 2) unless $done;
+    like(slurp($holder_out), qr/^CLOSE_NOTIFY$/m,
+         'the connected client got close_notify on SIGTERM');
 }
 
 if (!Test::More->builder->is_passing) {
