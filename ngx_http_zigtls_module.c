@@ -33,6 +33,10 @@ static ngx_http_core_srv_conf_t *ngx_http_zigtls_find_server(
 static ngx_uint_t ngx_http_zigtls_name_match(ngx_http_core_srv_conf_t *cscf,
     ngx_str_t *host);
 static ngx_connection_t *ngx_http_zigtls_connection(ngx_http_request_t *r);
+#if (NGX_HTTP_V2)
+static ngx_chain_t *ngx_http_zigtls_v2_send_chain(ngx_connection_t *c,
+    ngx_chain_t *in, off_t limit);
+#endif
 
 static ngx_int_t ngx_http_zigtls_header_filter(ngx_http_request_t *r);
 static ngx_int_t ngx_http_zigtls_body_filter(ngx_http_request_t *r,
@@ -449,6 +453,13 @@ ngx_http_zigtls_handshake_done(ngx_connection_t *c, ngx_int_t rc)
 #if (NGX_HTTP_V2)
     if (alpn && ngx_strcmp(alpn, "h2") == 0) {
         zc->h2 = 1;
+
+        /* HTTP/2 sets its idle timer only when none is set */
+        if (c->read->timer_set) {
+            ngx_del_timer(c->read);
+        }
+
+        c->send_chain = ngx_http_zigtls_v2_send_chain;
         c->read->handler = ngx_http_v2_init;
         ngx_http_v2_init(c->read);
         return;
@@ -664,6 +675,64 @@ ngx_http_zigtls_connection(ngx_http_request_t *r)
 
     return r->connection;
 }
+
+
+#if (NGX_HTTP_V2)
+
+/*
+ * HTTP/2 in nginx 1.22 ends an idle connection with GOAWAY and a lingering
+ * close, which shuts the socket down for writing before it is closed:
+ * send close_notify once a GOAWAY is on the wire and no stream is left.
+ */
+
+static ngx_chain_t *
+ngx_http_zigtls_v2_send_chain(ngx_connection_t *c, ngx_chain_t *in,
+    off_t limit)
+{
+    u_char                    *p;
+    ngx_buf_t                 *b;
+    ngx_chain_t               *cl;
+    ngx_zigtls_conn_t         *zc;
+    ngx_http_v2_connection_t  *h2c;
+
+    zc = ngx_zigtls_get(c);
+
+    if (zc == NULL) {
+        return ngx_zigtls_send_chain(c, in, limit);
+    }
+
+    for (cl = in; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (!ngx_buf_in_memory(b) || b->last - b->pos != 9 + 8) {
+            continue;
+        }
+
+        p = b->pos;
+
+        /* length 8, type GOAWAY (0x7), no flags, stream 0 */
+        if (p[0] == 0 && p[1] == 0 && p[2] == 8 && p[3] == 0x07
+            && p[4] == 0 && p[5] == 0 && p[6] == 0 && p[7] == 0 && p[8] == 0)
+        {
+            zc->goaway = 1;
+        }
+    }
+
+    in = ngx_zigtls_send_chain(c, in, limit);
+
+    if (in == NULL && zc->goaway && !(c->buffered & NGX_ZIGTLS_BUFFERED)) {
+        h2c = c->data;
+
+        if (h2c && h2c->processing == 0) {
+            zc->goaway = 0;
+            (void) ngx_zigtls_shutdown(c);
+        }
+    }
+
+    return in;
+}
+
+#endif
 
 
 /* filters */

@@ -81,6 +81,7 @@ struct ngx_zigtls_conn_s {
     unsigned                   installed:1;
     unsigned                   h2:1;
     unsigned                   close_after_last:1;
+    unsigned                   goaway:1;     /* HTTP/2 GOAWAY was queued */
     unsigned                   in_start:1;   /* inside ngx_zigtls_start() */
     unsigned                   done:1;       /* ended inside it */
     unsigned                   failed:1;
