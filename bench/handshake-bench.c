@@ -20,6 +20,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +38,7 @@
 #include "zigtls.h"
 
 static double g_scale = 1.0;
+#define BULK_REPS 3 /* best of, per direction */
 
 static void die(const char *what)
 {
@@ -505,13 +507,15 @@ static void bench_bulk(zt_config *cfg, SSL_CTX *sctx, size_t total)
 
     printf("\nBulk transfer, 16 KiB records, %.2f GB per direction "
            "(server CPU inside its calls; read counts the copy of the received "
-           "bytes into the server's record buffer, write counts no copy out)\n", gb);
+           "bytes into the server's record buffer, write counts no copy out; "
+           "best of %d)\n", gb, BULK_REPS);
     printf("  %-30s %-8s %16s %16s %10s %10s\n", "suite", "server",
            "write ms/GB", "read ms/GB", "write MB/s", "read MB/s");
     fflush(stdout);
     for (i = 0; i < 3; i++) {
         SSL_CTX *cctx = client_ctx(suites[i], "X25519", "ECDSA+SHA256");
         double wns, rns;
+        int r;
         client cl;
         zt_conn *s;
         oserver o;
@@ -521,9 +525,12 @@ static void bench_bulk(zt_config *cfg, SSL_CTX *sctx, size_t total)
         CHECK(strcmp(zt_cipher_suite_name(zt_conn_cipher_suite(s)),
                      suites[i]) == 0, "suite");
         zt_bulk_write(s, &cl, total / 16, 1); /* warm-up, checked */
-        wns = zt_bulk_write(s, &cl, total, 0);
         zt_bulk_read(s, &cl, total / 16);
-        rns = zt_bulk_read(s, &cl, total);
+        wns = rns = 1e30;
+        for (r = 0; r < BULK_REPS; r++) {
+            wns = fmin(wns, zt_bulk_write(s, &cl, total, 0));
+            rns = fmin(rns, zt_bulk_read(s, &cl, total));
+        }
         printf("  %-30s %-8s %16.1f %16.1f %10.0f %10.0f\n", suites[i],
                "zigtls", wns / 1e6 / gb, rns / 1e6 / gb, total / (wns / 1e3),
                total / (rns / 1e3));
@@ -534,9 +541,12 @@ static void bench_bulk(zt_config *cfg, SSL_CTX *sctx, size_t total)
         os_new(&o, sctx);
         os_handshake(&o, &cl);
         os_bulk_write(&o, total / 16);
-        wns = os_bulk_write(&o, total);
         os_bulk_read(&o, &cl, total / 16);
-        rns = os_bulk_read(&o, &cl, total);
+        wns = rns = 1e30;
+        for (r = 0; r < BULK_REPS; r++) {
+            wns = fmin(wns, os_bulk_write(&o, total));
+            rns = fmin(rns, os_bulk_read(&o, &cl, total));
+        }
         printf("  %-30s %-8s %16.1f %16.1f %10.0f %10.0f\n", suites[i],
                "OpenSSL", wns / 1e6 / gb, rns / 1e6 / gb, total / (wns / 1e3),
                total / (rns / 1e3));
@@ -648,7 +658,7 @@ int main(int argc, char **argv)
            "(subtracted)\n", g_pair_ns);
 
     bench_handshakes(cfg, sctx, n);
-    bench_bulk(cfg, sctx, (size_t)((double)(1u << 30) * g_scale));
+    bench_bulk(cfg, sctx, (size_t)((double)(1u << 29) * g_scale));
     bench_memory(cfg);
 
     zt_config_free(cfg);
