@@ -647,10 +647,10 @@ PY
     open(my $fh, '>', $script) or die "$script: $!";
     print $fh <<'PY';
 import socket, ssl, sys, time
-port, cafile = int(sys.argv[1]), sys.argv[2]
+port, cafile, tmo = int(sys.argv[1]), sys.argv[2], float(sys.argv[3])
 ctx = ssl.create_default_context(cafile=cafile)
 def conn():
-    raw = socket.create_connection(("127.0.0.1", port), timeout=10)
+    raw = socket.create_connection(("127.0.0.1", port), timeout=tmo)
     return ctx.wrap_socket(raw, server_hostname="localhost")
 def get(s, path):
     s.sendall(b"GET " + path + b" HTTP/1.1\r\nHost: localhost\r\n\r\n")
@@ -685,8 +685,8 @@ s = conn()
 print("after", b"zigtls" in get(s, b"/after"))
 PY
     close($fh);
-    my $r = run(['python3', $script, $servers{small}{port}, $bundle],
-                60 * $slow);
+    my $r = run(['python3', $script, $servers{small}{port}, $bundle,
+                 10 * $slow], 60 * $slow);
     my @bad;
     push @bad, 'four connections not served' unless $r->{out} =~ /^held 4$/m;
     push @bad, 'fifth connection not refused'
