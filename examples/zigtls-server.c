@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <time.h>
@@ -39,6 +40,7 @@
 #define REQ_BUF_SIZE        8192   /* request head cap (431 beyond it) */
 #define RESP_BUF_SIZE       4096
 #define LINGER_MS           2000   /* drain the peer after our last byte */
+#define ACCEPT_PAUSE_MS     100    /* after accept() fails with EMFILE etc. */
 #define STEP_ROUNDS         64     /* bound on one connection's work per wakeup */
 #define MAX_BYTES_BODY      (1ULL << 40) /* /bytes/N cap */
 
@@ -83,6 +85,7 @@ struct server {
     size_t n_clients;
     uint64_t handshake_timeout_ms;
     uint64_t idle_timeout_ms;
+    uint64_t accept_paused_until;
     int quiet;
 };
 
@@ -888,8 +891,13 @@ static void accept_clients(struct server *srv)
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED)
                 continue;
-            if (errno != EAGAIN && errno != EWOULDBLOCK)
-                logf_("accept: %s", strerror(errno));
+            if (errno != EAGAIN && errno != EWOULDBLOCK) {
+                /* EMFILE, ENFILE, ENOBUFS...: the listener stays readable,
+                 * so pause accepting for a moment instead of spinning */
+                logf_("accept: %s (pausing accept for %d ms)", strerror(errno),
+                      ACCEPT_PAUSE_MS);
+                srv->accept_paused_until = now_ms() + ACCEPT_PAUSE_MS;
+            }
             return;
         }
         format_peer(&ss, peer, sizeof peer);
@@ -941,7 +949,14 @@ static int run(struct server *srv)
         pfds[np].fd = g_sigpipe[0];
         pfds[np++].events = POLLIN;
         pfds[np].fd = srv->lfd;
-        pfds[np++].events = POLLIN;
+        pfds[np].revents = 0;
+        if (now < srv->accept_paused_until) {
+            pfds[np++].events = 0;
+            if (srv->accept_paused_until < next)
+                next = srv->accept_paused_until;
+        } else {
+            pfds[np++].events = POLLIN;
+        }
         for (i = 0; i < srv->n_clients; i++) {
             struct client *cl = srv->clients[i];
             short ev = 0;
@@ -1068,6 +1083,24 @@ static int write_pidfile(const char *path)
         return -1;
     }
     return 0;
+}
+
+/* Room for max_clients sockets plus a few: raise the soft descriptor limit
+ * towards the hard one if needed (it is often 1024 by default). */
+static void raise_fd_limit(size_t max_clients)
+{
+    struct rlimit rl;
+    rlim_t want = (rlim_t)max_clients + 32;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
+        return;
+    rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want
+                      ? want
+                      : rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < want)
+        fprintf(stderr,
+                "zigtls-server: only %llu file descriptors for %zu clients\n",
+                (unsigned long long)rl.rlim_cur, max_clients);
 }
 
 static int parse_ms(const char *s, uint64_t *out)
@@ -1215,6 +1248,7 @@ int main(int argc, char **argv)
         goto out;
     }
 
+    raise_fd_limit(srv.max_clients);
     srv.clients = calloc(srv.max_clients, sizeof *srv.clients);
     if (!srv.clients) {
         fprintf(stderr, "zigtls-server: out of memory\n");
