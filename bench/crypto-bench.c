@@ -9,7 +9,9 @@
  * the provider adds nothing over the library it wraps.
  *
  * Timing: CLOCK_MONOTONIC around a fixed number of iterations, after a
- * warm-up; each figure is the best of REPS runs. BENCH_SCALE=0.1 (env)
+ * warm-up; each figure is the best of REPS short runs, so that a run that
+ * lost the CPU to another process does not count (the load average is
+ * printed before and after). BENCH_SCALE=0.1 (env)
  * shortens everything for a smoke run.
  *
  * bench/ is, with src/crypto.c, the only place allowed to include sodium.h
@@ -38,7 +40,7 @@
 #include "crypto.h"
 #include "zigtls.h"
 
-#define REPS 3
+#define REPS 7
 
 static double g_scale = 1.0;
 
@@ -65,7 +67,7 @@ static double measure(body_fn fn, void *ctx, long iters)
     double best = 1e30, t0, t;
     int r;
 
-    iters = (long)((double)iters * g_scale);
+    iters = (long)((double)iters * g_scale / 2);
     if (iters < 4)
         iters = 4;
     fn(ctx, iters / 8 + 1); /* warm-up: caches, CPU frequency, lazy init */
@@ -734,6 +736,20 @@ static void bench_sig(void)
 
 /* ---- main --------------------------------------------------------------------- */
 
+static void print_load(const char *when)
+{
+    char l[128] = "?";
+    FILE *f = fopen("/proc/loadavg", "r");
+
+    if (f != NULL) {
+        if (fgets(l, sizeof(l), f) == NULL)
+            l[0] = '\0';
+        fclose(f);
+    }
+    l[strcspn(l, "\n")] = '\0';
+    printf("load average %s: %s\n", when, l);
+}
+
 static void print_env(void)
 {
     char line[256], model[256] = "unknown";
@@ -762,6 +778,7 @@ static void print_env(void)
     printf("libsodium AES-256-GCM available on this CPU: %s\n",
            crypto_aead_aes256gcm_is_available() ? "yes" : "no");
     printf("best of %d runs after a warm-up; MB = 10^6 bytes\n", REPS);
+    print_load("at start");
 }
 
 int main(int argc, char **argv)
@@ -785,5 +802,7 @@ int main(int argc, char **argv)
         bench_kx();
     if (!only || !strcmp(only, "sig"))
         bench_sig();
+    printf("\n");
+    print_load("at end");
     return 0;
 }
