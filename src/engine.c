@@ -351,7 +351,9 @@ zt_err zt_eof(zt_conn *c)
 {
     if (c->err != ZT_OK)
         return c->err;
-    if (c->peer_closed)
+    /* After either side's close_notify the stream has ended cleanly: a
+     * peer that hangs up after our close_notify truncated nothing. */
+    if (c->peer_closed || (c->closed && c->done))
         return ZT_OK;
     return zt_fail(c, ZT_E_TRUNCATED);
 }

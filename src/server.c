@@ -324,9 +324,8 @@ static zt_err run_callback(zt_conn *c, const zt_ch *ch)
     h.sigalgs = sigalgs;
     h.n_sigalgs = ch->has_sigalgs ? list_copy(ch->sigalgs, sigalgs, 64) : 0;
     e = c->cfg->ch_cb(c->cfg->ch_arg, c, &h, &use);
-    if (e != ZT_OK)
-        return e == ZT_E_WANT_MORE || e == ZT_E_CLOSED ? ZT_E_POLICY_REJECT
-                                                       : e;
+    if (e != ZT_OK) /* a refusal must reach the client as an alert */
+        return zt_err_alert(e) == ZT_ALERT_NONE ? ZT_E_POLICY_REJECT : e;
     if (use != NULL)
         c->use = use;
     return ZT_OK;
@@ -743,6 +742,7 @@ static zt_err on_client_hello(zt_conn *c, const uint8_t *msg, size_t len)
             return ZT_E_HRR_MISMATCH;
         if (ch.has_early_data)
             return ZT_E_HRR_MISMATCH;
+        c->early_skip = 0; /* only records before this hello were 0-RTT */
     }
     if (e != ZT_OK)
         return e;

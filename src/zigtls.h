@@ -231,7 +231,10 @@ zt_err zt_config_set_alpn(zt_config *cfg, const char *const *protos,
                           size_t n) ZT_WUR;
 
 #define ZT_POLICY_REQUIRE_SNI   0x01u  /* no SNI: unrecognized_name */
-#define ZT_POLICY_REQUIRE_ALPN  0x02u  /* no ALPN overlap: no_application_protocol */
+/* With an ALPN list configured, a client whose list has no overlap is
+ * always refused (RFC 7301 3.2); REQUIRE_ALPN also refuses a client that
+ * sends no ALPN at all. Both get no_application_protocol. */
+#define ZT_POLICY_REQUIRE_ALPN  0x02u
 #define ZT_POLICY_SNI_ALLOWLIST 0x04u  /* SNI not in the list: unrecognized_name */
 void zt_config_set_policy(zt_config *cfg, unsigned flags);
 /* Allow-list entry: exact name, or "*.example.com" for one label. */
@@ -297,8 +300,9 @@ zt_err zt_recv_done(zt_conn *c, size_t n) ZT_WUR;
 /* Convenience: copy from data, process; *consumed tells how much was taken. */
 zt_err zt_feed(zt_conn *c, const uint8_t *data, size_t len,
                size_t *consumed) ZT_WUR;
-/* Transport EOF: after close_notify this is a clean close, otherwise the
- * connection fails with ZT_E_TRUNCATED. */
+/* Transport EOF: after the peer's close_notify, or after ours once the
+ * handshake is done, this is a clean close; otherwise the connection fails
+ * with ZT_E_TRUNCATED. */
 zt_err zt_eof(zt_conn *c);
 
 /* Records out. */

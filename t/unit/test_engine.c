@@ -453,6 +453,16 @@ static void closing_and_idle(void)
     tcli_free(&t);
     zt_conn_free(s);
 
+    /* we closed first; the peer hanging up is not a truncation */
+    s = zt_conn_new(cfg);
+    tcli_init(&t);
+    CHECK(thandshake(s, &t) == 0);
+    CHECK(zt_close(s) == ZT_OK);
+    CHECK(zt_eof(s) == ZT_OK);
+    CHECK(zt_conn_error(s) == ZT_OK);
+    tcli_free(&t);
+    zt_conn_free(s);
+
     /* the handshake staging buffers are gone once connected */
     s = zt_conn_new(cfg);
     tcli_init(&t);
@@ -566,6 +576,26 @@ static void early_data_skipped(void)
     n = tcli_finished(&t, rec, 0);
     CHECK(tsrv_feed(s, rec, n, 0) == ZT_OK);
     CHECK(zt_conn_state(s) & ZT_ST_HANDSHAKE_DONE);
+    tcli_free(&t);
+    zt_conn_free(s);
+
+    /* after the second ClientHello the skipping is over */
+    s = zt_conn_new(cfg);
+    tcli_init(&t);
+    t.extra = early_ext;
+    t.extra_len = sizeof(early_ext);
+    t.n_shares = 0;
+    n = tcli_client_hello(&t, msg, sizeof(msg));
+    k = tcli_record(ZT_CT_HANDSHAKE, msg, n, rec);
+    CHECK(tsrv_feed(s, rec, k, 0) == ZT_OK);
+    n = tsrv_drain(s, o, sizeof(o));
+    CHECK(tcli_server_flight(&t, o, n) == 0 && t.got_hrr);
+    t.extra = NULL;
+    t.extra_len = 0;
+    n = tcli_client_hello(&t, msg, sizeof(msg));
+    k = tcli_record(ZT_CT_HANDSHAKE, msg, n, rec);
+    CHECK(tsrv_feed(s, rec, k, 0) == ZT_OK);
+    CHECK(tsrv_feed(s, junk, sizeof(junk), 0) == ZT_E_BAD_RECORD_MAC);
     tcli_free(&t);
     zt_conn_free(s);
 
