@@ -825,6 +825,22 @@ static int no_password(char *buf, int size, int rwflag, void *u)
     return -1;
 }
 
+/* The TLS SignatureScheme of the signature on a certificate (RFC 8446
+ * section 4.2.3), for signature_algorithms_cert; 0 when it has none. */
+static uint16_t cert_sig_scheme(const X509 *x)
+{
+    switch (X509_get_signature_nid(x)) {
+    case NID_ED25519: return 0x0807;
+    case NID_ecdsa_with_SHA256: return 0x0403;
+    case NID_ecdsa_with_SHA384: return 0x0503;
+    case NID_ecdsa_with_SHA512: return 0x0603;
+    case NID_sha256WithRSAEncryption: return 0x0401;
+    case NID_sha384WithRSAEncryption: return 0x0501;
+    case NID_sha512WithRSAEncryption: return 0x0601;
+    default: return 0;
+    }
+}
+
 static int cred_chain(zt_cred *cred, const char *pem, size_t len, X509 **leaf,
                       char *err, size_t err_len)
 {
@@ -865,6 +881,7 @@ static int cred_chain(zt_cred *cred, const char *pem, size_t len, X509 **leaf,
         memcpy(cred->chain_der[cred->n_chain], der, (size_t)n);
         OPENSSL_free(der);
         cred->chain_len[cred->n_chain] = (size_t)n;
+        cred->chain_sig[cred->n_chain] = cert_sig_scheme(x);
         if (cred->n_chain == 0)
             *leaf = x;
         else

@@ -115,6 +115,8 @@ typedef struct zt_cred {
     uint8_t ed25519_sk[64];      /* libsodium signing key (Ed25519 only) */
     uint8_t *chain_der[ZT_MAX_CHAIN]; /* leaf first, malloc'd */
     size_t chain_len[ZT_MAX_CHAIN];
+    uint16_t chain_sig[ZT_MAX_CHAIN]; /* scheme of each certificate's
+                                         signature; 0 if unknown */
     size_t n_chain;
     int64_t not_after;           /* leaf notAfter, seconds since epoch */
     unsigned rsa_bits;

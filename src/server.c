@@ -248,13 +248,41 @@ static zt_err choose_suite(zt_conn *c, const zt_ch *ch)
     return ZT_E_NO_SHARED_CIPHER;
 }
 
+static zt_err choose_credential_pass(zt_conn *c, const zt_ch *ch,
+                                     int strict);
+
+/* Section 4.4.2.2: every certificate of the chain signed with a scheme the
+ * client lists in signature_algorithms_cert (or, without it, in
+ * signature_algorithms). A single self-signed certificate is judged the
+ * same way: clients that pin it do not care, others would reject it. */
+static int chain_acceptable(const zt_cred *cr, const zt_ch *ch)
+{
+    zt_cur list = ch->has_sigalgs_cert ? ch->sigalgs_cert : ch->sigalgs;
+    size_t i;
+
+    for (i = 0; i < cr->n_chain; i++)
+        if (!list_has(list, cr->chain_sig[i]))
+            return 0;
+    return 1;
+}
+
 /*
  * Credential by the client's signature_algorithms, in server preference:
- * Ed25519 (cheapest to sign), then ECDSA P-256, then RSA-PSS. The
- * signature_algorithms_cert hint is not used to exclude a chain: section
- * 4.4.2.2 says to send one anyway.
+ * Ed25519 (cheapest to sign), then ECDSA P-256, then RSA-PSS; first among
+ * chains the client's signature_algorithms_cert accepts, then, as section
+ * 4.4.2.2 asks, any chain whose key can sign for the client.
  */
 static zt_err choose_credential(zt_conn *c, const zt_ch *ch)
+{
+    zt_err e = ZT_E_NO_SHARED_SIGALG;
+    int strict;
+
+    for (strict = 1; strict >= 0 && e != ZT_OK; strict--)
+        e = choose_credential_pass(c, ch, strict);
+    return e;
+}
+
+static zt_err choose_credential_pass(zt_conn *c, const zt_ch *ch, int strict)
 {
     static const zt_key_type order[] = {ZT_KEY_ED25519, ZT_KEY_ECDSA_P256,
                                         ZT_KEY_RSA};
@@ -266,7 +294,8 @@ static zt_err choose_credential(zt_conn *c, const zt_ch *ch)
 
     for (o = 0; o < sizeof(order) / sizeof(order[0]); o++) {
         for (i = 0; i < u->n_creds; i++) {
-            if (u->creds[i].type != order[o])
+            if (u->creds[i].type != order[o] ||
+                (strict && !chain_acceptable(&u->creds[i], ch)))
                 continue;
             switch (order[o]) {
             case ZT_KEY_ED25519:

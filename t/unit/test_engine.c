@@ -113,6 +113,34 @@ static void credential_choice(void)
         zt_config_free(cfg);
     }
     {
+        /* signature_algorithms_cert narrows the chain (4.2.3, 4.4.2.2):
+         * the test chains are self-signed with ed25519, ecdsa_secp256r1_sha256
+         * and rsa_pkcs1_sha256 */
+        static const uint8_t only_ecdsa[] = {0x00, 0x32, 0x00, 0x04,
+                                             0x00, 0x02, 0x04, 0x03};
+        static const uint8_t only_pkcs1[] = {0x00, 0x32, 0x00, 0x04,
+                                             0x00, 0x02, 0x04, 0x01};
+        static const uint8_t only_unknown[] = {0x00, 0x32, 0x00, 0x04,
+                                               0x00, 0x02, 0x08, 0x09};
+        const uint8_t *lists[3] = {only_ecdsa, only_pkcs1, only_unknown};
+        static const uint16_t want[3] = {ZT_SIG_ECDSA_SECP256R1_SHA256,
+                                         ZT_SIG_RSA_PSS_RSAE_SHA256,
+                                         ZT_SIG_ED25519};
+        for (i = 0; i < 3; i++) {
+            zt_config *cfg = tsrv_config(TSRV_ED25519 | TSRV_P256 | TSRV_RSA);
+            zt_conn *s = zt_conn_new(cfg);
+            tcli t;
+            tcli_init(&t);
+            t.extra = lists[i];
+            t.extra_len = 8;
+            CHECK(thandshake(s, &t) == 0);
+            CHECK_EQ_INT(zt_conn_sigalg(s), want[i]);
+            tcli_free(&t);
+            zt_conn_free(s);
+            zt_config_free(cfg);
+        }
+    }
+    {
         zt_config *cfg = tsrv_config(TSRV_ED25519 | TSRV_P256 | TSRV_RSA);
         CHECK_EQ_INT(zt_config_credential_count(cfg), 3);
         CHECK(strcmp(zt_config_credential_type(cfg, 0), "ed25519") == 0);
