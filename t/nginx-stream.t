@@ -48,7 +48,7 @@ PY
 my $bpid = start_bg({ stdout => $t->dir . '/logs/backend.log',
                       stderr => $t->dir . '/logs/backend.log' },
                     'python3', $backend, $t->port(2), $t->port(5));
-END { stop_pid($bpid, 3) if $bpid; }
+END { local $?; stop_pid($bpid, 3) if $bpid; }
 ok(wait_port($t->port(2), 10) && wait_port($t->port(5), 10),
    'backends listening') or BAIL_OUT('backend did not start');
 
@@ -93,7 +93,7 @@ my $r;
 
 # openssl s_client: a line there and back
 $r = run(['openssl', 's_client', '-connect', '127.0.0.1:' . $t->port(0),
-          '-servername', 'stream.test', '-alpn', 'echo/1', '-quiet'], 20,
+          '-servername', 'stream.test', '-alpn', 'echo/1'], 20,
          stdin => "ping through zigtls\n", until => qr/ping through zigtls/);
 like($r->{out}, qr/ping through zigtls/, 's_client: echo through proxy_pass')
     or diag($r->{all});

@@ -315,6 +315,7 @@ sub python {
 }
 
 END {
+    local $?;
     for my $t (@instances) {
         $t->stop(5) if $t->{pid};
     }
