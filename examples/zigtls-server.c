@@ -16,6 +16,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -73,8 +74,10 @@ struct client {
     size_t resp_len, resp_off;
     uint64_t stream_left, stream_off; /* /bytes/N body still to send */
     unsigned requests;
-    char req[REQ_BUF_SIZE];
-    char resp[RESP_BUF_SIZE];
+    /* request head and response, one allocation made when plaintext first
+     * arrives and given back while the connection is idle */
+    char *req;              /* REQ_BUF_SIZE bytes */
+    char *resp;             /* RESP_BUF_SIZE bytes, right after req */
 };
 
 struct server {
@@ -89,7 +92,7 @@ struct server {
     int quiet;
 };
 
-static volatile sig_atomic_t g_stop;
+static volatile sig_atomic_t g_stop, g_stats;
 static int g_sigpipe[2] = { -1, -1 };
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -144,7 +147,10 @@ static void on_signal(int sig)
     int saved = errno;
     char b = (char)sig;
 
-    g_stop = 1;
+    if (sig == SIGUSR1)
+        g_stats = 1;
+    else
+        g_stop = 1;
     if (g_sigpipe[1] >= 0 && write(g_sigpipe[1], &b, 1) < 0) {
         /* the pipe is full: a wakeup is already pending */
     }
@@ -469,7 +475,7 @@ static void build_response(struct client *cl, size_t head_len)
         unsigned long long n = strtoull(path + 7, &end, 10);
 
         if (end != path + 7 && *end == '\0' && n <= MAX_BYTES_BODY) {
-            hlen = snprintf(cl->resp, sizeof cl->resp,
+            hlen = snprintf(cl->resp, RESP_BUF_SIZE,
                             "HTTP/1.1 200 OK\r\nServer: zigtls-server\r\n"
                             "Content-Type: application/octet-stream\r\n"
                             "Content-Length: %llu\r\nConnection: %s\r\n\r\n",
@@ -505,18 +511,18 @@ static void build_response(struct client *cl, size_t head_len)
     if (blen < 0 || (size_t)blen >= sizeof body)
         blen = (int)strlen(body);
 
-    hlen = snprintf(cl->resp, sizeof cl->resp,
+    hlen = snprintf(cl->resp, RESP_BUF_SIZE,
                     "HTTP/1.1 %s\r\nServer: zigtls-server\r\n"
                     "Content-Type: text/html; charset=utf-8\r\n"
                     "Content-Length: %d\r\nConnection: %s\r\n\r\n",
                     status, blen, cl->close_after ? "close" : "keep-alive");
-    if (hlen < 0 || (size_t)hlen >= sizeof cl->resp) {
+    if (hlen < 0 || (size_t)hlen >= RESP_BUF_SIZE) {
         cl->resp_len = 0;
         cl->close_after = 1;
         return;
     }
     cl->resp_len = (size_t)hlen;
-    if (!is_head && cl->resp_len + (size_t)blen <= sizeof cl->resp) {
+    if (!is_head && cl->resp_len + (size_t)blen <= RESP_BUF_SIZE) {
         memcpy(cl->resp + cl->resp_len, body, (size_t)blen);
         cl->resp_len += (size_t)blen;
     }
@@ -526,7 +532,7 @@ static void build_response(struct client *cl, size_t head_len)
 /* A canned error response when the request head does not fit. */
 static void build_error(struct client *cl, const char *status)
 {
-    int n = snprintf(cl->resp, sizeof cl->resp,
+    int n = snprintf(cl->resp, RESP_BUF_SIZE,
                      "HTTP/1.1 %s\r\nServer: zigtls-server\r\n"
                      "Content-Length: 0\r\nConnection: close\r\n\r\n",
                      status);
@@ -541,7 +547,7 @@ static void http_process(struct client *cl)
 {
     size_t i;
 
-    if (cl->resp_len || cl->close_after)
+    if (!cl->req || cl->resp_len || cl->close_after)
         return;  /* one response in flight at a time (pipelining is serial) */
     if (cl->discard && cl->req_len) {
         size_t d = cl->discard < cl->req_len ? cl->discard : cl->req_len;
@@ -571,11 +577,28 @@ static void http_process(struct client *cl)
             return;
         }
     }
-    if (cl->req_len == sizeof cl->req)
+    if (cl->req_len == REQ_BUF_SIZE)
         build_error(cl, "431 Request Header Fields Too Large");
 }
 
 /* ---- connections -------------------------------------------------------- */
+
+static int io_buffers_get(struct client *cl)
+{
+    if (!cl->req) {
+        cl->req = malloc(REQ_BUF_SIZE + RESP_BUF_SIZE);
+        if (!cl->req)
+            return -1;
+        cl->resp = cl->req + REQ_BUF_SIZE;
+    }
+    return 0;
+}
+
+static void io_buffers_put(struct client *cl)
+{
+    free(cl->req);
+    cl->req = cl->resp = NULL;
+}
 
 static void client_free(struct server *srv, size_t idx)
 {
@@ -584,6 +607,7 @@ static void client_free(struct server *srv, size_t idx)
     if (cl->fd >= 0)
         close(cl->fd);
     zt_conn_free(cl->tls);
+    io_buffers_put(cl);
     free(cl);
     srv->clients[idx] = srv->clients[srv->n_clients - 1];
     srv->clients[srv->n_clients - 1] = NULL;
@@ -691,6 +715,12 @@ static int pull_input(struct client *cl, int *progress)
 /* Decrypted plaintext into the request buffer. */
 static void pull_plaintext(struct client *cl, int *progress)
 {
+    if ((zt_conn_state(cl->tls) & ZT_ST_APP_READABLE) &&
+        io_buffers_get(cl) < 0) {
+        logf_("%s out of memory", cl->peer);
+        cl->dead = 1;
+        return;
+    }
     while (zt_conn_state(cl->tls) & ZT_ST_APP_READABLE) {
         size_t len = 0, room, take;
         const uint8_t *p = zt_app_data(cl->tls, &len);
@@ -704,10 +734,10 @@ static void pull_plaintext(struct client *cl, int *progress)
             *progress = 1;
             continue;
         }
-        room = sizeof cl->req - cl->req_len;
+        room = REQ_BUF_SIZE - cl->req_len;
         if (room == 0) {
             http_process(cl);
-            if (sizeof cl->req - cl->req_len == 0)
+            if (REQ_BUF_SIZE - cl->req_len == 0)
                 break;
             continue;
         }
@@ -842,8 +872,11 @@ static void client_step(struct server *srv, struct client *cl)
     /* Idle keep-alive connection: give the record buffers back. */
     if ((zt_conn_state(cl->tls) & ZT_ST_HANDSHAKE_DONE) && !cl->closing &&
         cl->req_len == 0 && cl->resp_len == 0 &&
-        !(zt_conn_state(cl->tls) & (ZT_ST_HAS_OUTPUT | ZT_ST_APP_READABLE)))
+        !cl->stream_left && !cl->discard &&
+        !(zt_conn_state(cl->tls) & (ZT_ST_HAS_OUTPUT | ZT_ST_APP_READABLE))) {
         (void)zt_conn_release_buffers(cl->tls);
+        io_buffers_put(cl);
+    }
 }
 
 static void client_timeout(struct server *srv, struct client *cl)
@@ -933,6 +966,36 @@ static void accept_clients(struct server *srv)
 
 /* ---- main loop ---------------------------------------------------------- */
 
+/* SIGUSR1: one line of memory facts. Idle keep-alive connections should
+ * cost little: the core gives its record buffers back, and so does this
+ * server (request/response buffers). */
+static void log_stats(const struct server *srv)
+{
+    size_t i, idle = 0, core = 0, app = 0;
+
+    for (i = 0; i < srv->n_clients; i++) {
+        const struct client *cl = srv->clients[i];
+        size_t bufs = zt_conn_buffer_bytes(cl->tls);
+
+        core += zt_conn_size() + bufs;
+        app += sizeof *cl + (cl->req ? REQ_BUF_SIZE + RESP_BUF_SIZE : 0);
+        if (bufs == 0 && !cl->req)
+            idle++;
+    }
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 33)
+    {
+        struct mallinfo2 mi = mallinfo2();
+
+        logf_("stats connections=%zu idle=%zu core_bytes=%zu app_bytes=%zu "
+              "heap_in_use=%zu",
+              srv->n_clients, idle, core, app, mi.uordblks);
+    }
+#else
+    logf_("stats connections=%zu idle=%zu core_bytes=%zu app_bytes=%zu",
+          srv->n_clients, idle, core, app);
+#endif
+}
+
 static int run(struct server *srv)
 {
     struct pollfd *pfds;
@@ -942,6 +1005,10 @@ static int run(struct server *srv)
     if (!pfds)
         return -1;
     while (!g_stop) {
+        if (g_stats) {
+            g_stats = 0;
+            log_stats(srv);
+        }
         uint64_t now = now_ms(), next = now + 1000;
         size_t np = 0;
         int timeout, rc;
@@ -1264,6 +1331,7 @@ int main(int argc, char **argv)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
     sa.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &sa, NULL);
 

@@ -702,6 +702,91 @@ PY
     like($log, qr/idle timeout after 1 request/, 'idle timeout is logged');
 }
 
+# ---- a thousand idle keep-alive connections ---------------------------------
+
+# 1000 connections at once (the default limit is 1024), each with one
+# request, then held idle: the server's SIGUSR1 stats line must show every
+# one of them idle (the core's record buffers and the server's request
+# buffers given back), then each does a second request on its connection.
+{
+    my $ok = start_server('wide', '--quiet');
+    my $script = "$dir/thousand.py";
+    open(my $fh, '>', $script) or die "$script: $!";
+    print $fh <<'PY';
+import asyncio, ssl, sys, resource
+port, cafile, n = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+if soft < n + 64:
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, n + 64), hard))
+ctx = ssl.create_default_context(cafile=cafile)
+async def one(i):
+    r, w = await asyncio.open_connection("127.0.0.1", port, ssl=ctx, server_hostname="localhost")
+    w.write(b"GET /k/%d HTTP/1.1\r\nHost: localhost\r\n\r\n" % i)
+    data = b""
+    while b"</html>" not in data:
+        chunk = await r.read(65536)
+        if not chunk: break
+        data += chunk
+    return (r, w, (b"path: /k/%d\n" % i) in data)
+async def main():
+    res = await asyncio.gather(*[one(i) for i in range(n)], return_exceptions=True)
+    good = [x for x in res if not isinstance(x, BaseException) and x[2]]
+    bad = [x for x in res if isinstance(x, BaseException)]
+    print("OPEN", len(good), "of", n, flush=True)
+    await asyncio.sleep(float(sys.argv[4]) if len(sys.argv) > 4 else 0)
+    for b in bad[:5]: print("error:", repr(b))
+    # all still open: one more request on each, on the same connections
+    async def again(t):
+        r, w, _ = t
+        w.write(b"GET /again HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        data = await r.read(65536)
+        while b"</html>" not in data:
+            chunk = await r.read(65536)
+            if not chunk: break
+            data += chunk
+        w.close()
+        return b"request: 2 on this connection" in data
+    res2 = await asyncio.gather(*[again(t) for t in good], return_exceptions=True)
+    print("AGAIN", sum(1 for x in res2 if x is True), "of", len(good))
+asyncio.run(main())
+PY
+    close($fh);
+    my $n = 1000;
+    my $out = "$dir/thousand.out";
+    my $pid = start_bg({ stdout => $out, stderr => $out },
+                       'python3', $script, $servers{wide}{port}, $bundle, $n,
+                       3 * $slow);
+    my $open = 0;
+    for (1 .. 600 * $slow) {
+        last if waitpid($pid, POSIX::WNOHANG()) == $pid;
+        if (slurp($out) =~ /^OPEN \d+ of/m) { $open = 1; last }
+        sleep(0.1);
+    }
+    sleep(0.5);
+    kill('USR1', $servers{wide}{pid});
+    my $stats = '';
+    for (1 .. 50) {
+        ($stats) = slurp($servers{wide}{log}) =~ /(stats connections=\d+ idle=\d+ [^\n]*)/;
+        last if $stats;
+        sleep(0.1);
+    }
+    my $done = 0;
+    for (1 .. 600 * $slow) {
+        if (waitpid($pid, POSIX::WNOHANG()) == $pid) { $done = 1; last }
+        sleep(0.1);
+    }
+    stop_pid($pid, 2) unless $done;
+    my $text = slurp($out);
+    ok($open && $text =~ /^OPEN $n of $n$/m, "$n connections at once, each served")
+        or diag($text);
+    ok(defined $stats && $stats =~ /connections=$n idle=$n /,
+       "all $n idle connections hold no buffers")
+        or diag($stats // 'no stats line');
+    note($stats) if defined $stats;
+    ok($text =~ /^AGAIN $n of $n$/m, "$n second requests on the same connections")
+        or diag($text);
+}
+
 # ---- a TLS 1.2-only client is refused with protocol_version ----------------
 
 {
