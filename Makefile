@@ -117,7 +117,7 @@ module:
 	   $(NGX_BUILD)/objs/ngx_stream_zigtls_module.so $(BUILD)/
 
 demo:
-	@sh demo/demo.sh start
+	@sh demo/zigtls-demo.sh start
 
 demo-stop:
-	@sh demo/demo.sh stop
+	@sh demo/zigtls-demo.sh stop
