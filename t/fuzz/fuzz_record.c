@@ -171,7 +171,7 @@ static void drain_output(fz_state *s)
     size_t n, k, rl;
 
     while ((p = zt_send_buf(s->c, &n)) != NULL) {
-        zt_send_done(s->c, n);
+        size_t sent = n;
         while (n > 0) {
             k = ACC_CAP - s->acc_len;
             if (k > n)
@@ -191,6 +191,7 @@ static void drain_output(fz_state *s)
                 s->acc_len -= 5 + rl;
             }
         }
+        zt_send_done(s->c, sent); /* p is not ours after this */
     }
 }
 

@@ -249,7 +249,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const uint8_t *p;
     size_t left, chunk, room, off;
     uint64_t seed;
-    unsigned sel, cmode;
+    unsigned sel, cmode, st;
     uint8_t *b;
     zt_err e;
 
@@ -318,14 +318,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check(&r, e);
     }
     drain_output(&r, 0);
+    st = zt_conn_state(r.c);
     e = zt_eof(r.c);
     check(&r, e);
-    if (zt_conn_state(r.c) & ZT_ST_PEER_CLOSED) {
-        if (e != ZT_OK && e != zt_conn_error(r.c))
-            abort();
-    } else if (e != zt_conn_error(r.c) || e == ZT_OK) {
-        abort(); /* EOF without close_notify must fail the connection */
-    }
+    if (e != zt_conn_error(r.c))
+        abort();
+    /* EOF is clean only after a close_notify (the peer's, or ours once the
+     * handshake is done) and no earlier error; otherwise truncation. */
+    if ((st & ZT_ST_FAILED) == 0 &&
+        ((st & ZT_ST_PEER_CLOSED) ||
+         ((st & ZT_ST_CLOSED) && (st & ZT_ST_HANDSHAKE_DONE))) != (e == ZT_OK))
+        abort();
     drain_output(&r, 0);
     check_sticky(&r);
     (void)zt_conn_release_buffers(r.c);

@@ -123,11 +123,17 @@ def main():
                           if f[1] == 'client' and f[3] == 'complete record' and f[5])
         if stream:
             client_streams['rfc8448-' + sec] = stream
-    caps = {}
+    caps, full = {}, {}
     for path in sorted(glob.glob(os.path.join(CAPS, '*.bin'))):
         data = open(path, 'rb').read()
         name = os.path.basename(path)[:-4]
-        caps[name] = data
+        if name.startswith('full-'):
+            # whole sessions recorded by record_server.c: already a
+            # fuzz_server input (4-byte prefix + client bytes)
+            full[name] = data
+            data = data[4:]
+        else:
+            caps[name] = data
         b = ch_bodies_from_capture(data)
         if b:
             chs[name] = b
@@ -148,6 +154,11 @@ def main():
     for name, s in client_streams.items():
         srv(name, 0, 0, s)
         srv(name + '-chunked', 0x08, 3, s)
+    for name, s in sorted(full.items()):
+        out('fuzz_server', name, s)
+        sel = s[0]
+        out('fuzz_server', name + '-chunked-ku', bytes([sel | 0x78, 1]) + s[2:])
+        out('fuzz_server', name + '-chunked-close', bytes([sel | 0x90, 5]) + s[2:])
     for i, (name, s) in enumerate(sorted(caps.items())):
         srv(name, i % 8, 0, s)
         srv(name + '-eof', 0x80 | (i % 8), 1, s[:len(s) // 2])
