@@ -37,13 +37,13 @@
 #include "zigtls.h"
 
 #define MAX_CLIENTS_DEFAULT 1024
-#define MAX_CLIENTS_LIMIT   65536
-#define REQ_BUF_SIZE        8192   /* request head cap (431 beyond it) */
-#define RESP_BUF_SIZE       4096
-#define LINGER_MS           2000   /* drain the peer after our last byte */
-#define ACCEPT_PAUSE_MS     100    /* after accept() fails with EMFILE etc. */
-#define STEP_ROUNDS         64     /* bound on one connection's work per wakeup */
-#define MAX_BYTES_BODY      (1ULL << 40) /* /bytes/N cap */
+#define MAX_CLIENTS_LIMIT 65536
+#define REQ_BUF_SIZE 8192 /* request head cap (431 beyond it) */
+#define RESP_BUF_SIZE 4096
+#define LINGER_MS 2000      /* drain the peer after our last byte */
+#define ACCEPT_PAUSE_MS 100 /* after accept() fails with EMFILE etc. */
+#define STEP_ROUNDS 64      /* bound on one connection's work per wakeup */
+#define MAX_BYTES_BODY (1ULL << 40) /* /bytes/N cap */
 
 /* Body of GET /bytes/N: this 64-byte line repeated, cut at N bytes. */
 static const char k_line[65] =
@@ -51,8 +51,8 @@ static const char k_line[65] =
 static char g_pattern[ZT_MAX_PLAINTEXT + 64];
 
 enum phase {
-    PH_TLS,     /* handshake or application data */
-    PH_LINGER   /* our side is done: write shut, draining until EOF */
+    PH_TLS,   /* handshake or application data */
+    PH_LINGER /* our side is done: write shut, draining until EOF */
 };
 
 struct client {
@@ -60,24 +60,24 @@ struct client {
     zt_conn *tls;
     enum phase phase;
     char peer[64];
-    uint64_t deadline;      /* ms, monotonic */
-    uint64_t bytes_in;      /* TLS bytes received */
-    unsigned logged : 1;    /* handshake outcome logged */
-    unsigned rd_eof : 1;    /* transport EOF seen */
-    unsigned rx_blocked : 1;/* zt_recv_buf offered no room */
-    unsigned tx_blocked : 1;/* send() would block */
+    uint64_t deadline;        /* ms, monotonic */
+    uint64_t bytes_in;        /* TLS bytes received */
+    unsigned logged : 1;      /* handshake outcome logged */
+    unsigned rd_eof : 1;      /* transport EOF seen */
+    unsigned rx_blocked : 1;  /* zt_recv_buf offered no room */
+    unsigned tx_blocked : 1;  /* send() would block */
     unsigned close_after : 1; /* close once the response is out */
-    unsigned closing : 1;   /* close_notify queued, flushing */
-    unsigned dead : 1;      /* to be freed */
+    unsigned closing : 1;     /* close_notify queued, flushing */
+    unsigned dead : 1;        /* to be freed */
     size_t req_len;
-    size_t discard;         /* request body bytes still to skip */
+    size_t discard; /* request body bytes still to skip */
     size_t resp_len, resp_off;
     uint64_t stream_left, stream_off; /* /bytes/N body still to send */
     unsigned requests;
     /* request head and response, one allocation made when plaintext first
      * arrives and given back while the connection is idle */
-    char *req;              /* REQ_BUF_SIZE bytes */
-    char *resp;             /* RESP_BUF_SIZE bytes, right after req */
+    char *req;  /* REQ_BUF_SIZE bytes */
+    char *resp; /* RESP_BUF_SIZE bytes, right after req */
 };
 
 struct server {
@@ -93,7 +93,7 @@ struct server {
 };
 
 static volatile sig_atomic_t g_stop, g_stats;
-static int g_sigpipe[2] = { -1, -1 };
+static int g_sigpipe[2] = {-1, -1};
 
 /* ---- small helpers ------------------------------------------------------ */
 
@@ -124,8 +124,8 @@ static void logf_(const char *fmt, ...)
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);
     n = strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%S", &tm);
-    n += (size_t)snprintf(line + n, sizeof line - n, ".%03ldZ zigtls-server: ",
-                          ts.tv_nsec / 1000000L);
+    n += (size_t)snprintf(line + n, sizeof line - n,
+                          ".%03ldZ zigtls-server: ", ts.tv_nsec / 1000000L);
     va_start(ap, fmt);
     vsnprintf(line + n, sizeof line - n, fmt, ap);
     va_end(ap);
@@ -201,13 +201,13 @@ static void usage(FILE *f)
 
 /* ---- listening socket --------------------------------------------------- */
 
-static int split_host_port(const char *arg, char *host, size_t hlen,
-                           char *port, size_t plen)
+static int split_host_port(const char *arg, char *host, size_t hlen, char *port,
+                           size_t plen)
 {
     const char *colon;
     size_t n;
 
-    if (arg[0] == '[') {  /* [v6addr]:port */
+    if (arg[0] == '[') { /* [v6addr]:port */
         const char *end = strchr(arg, ']');
 
         if (!end || end[1] != ':')
@@ -266,8 +266,8 @@ static int open_listener(const char *listen_arg)
         fd = -1;
     }
     if (fd < 0)
-        fprintf(stderr, "zigtls-server: cannot listen on %s: %s\n",
-                listen_arg, strerror(errno));
+        fprintf(stderr, "zigtls-server: cannot listen on %s: %s\n", listen_arg,
+                strerror(errno));
     freeaddrinfo(res);
     return fd;
 }
@@ -310,8 +310,8 @@ static void log_handshake_ok(struct server *srv, struct client *cl)
                       zt_conn_cipher_suite(c), b1, sizeof b1),
           name_or_hex(zt_group_name(zt_conn_group(c)), zt_conn_group(c), b2,
                       sizeof b2),
-          name_or_hex(zt_sigalg_name(zt_conn_sigalg(c)), zt_conn_sigalg(c),
-                      b3, sizeof b3),
+          name_or_hex(zt_sigalg_name(zt_conn_sigalg(c)), zt_conn_sigalg(c), b3,
+                      sizeof b3),
           nz(zt_conn_alpn(c)), nz(zt_conn_sni(c)), zt_conn_hrr(c) ? 1 : 0,
           (unsigned long long)zt_conn_handshake_ms(c));
 }
@@ -395,11 +395,20 @@ static void html_escape(const char *s, char *out, size_t len)
         const char *rep = NULL;
 
         switch (*s) {
-        case '<': rep = "&lt;"; break;
-        case '>': rep = "&gt;"; break;
-        case '&': rep = "&amp;"; break;
-        case '"': rep = "&quot;"; break;
-        default: break;
+        case '<':
+            rep = "&lt;";
+            break;
+        case '>':
+            rep = "&gt;";
+            break;
+        case '&':
+            rep = "&amp;";
+            break;
+        case '"':
+            rep = "&quot;";
+            break;
+        default:
+            break;
         }
         if (rep) {
             size_t rl = strlen(rep);
@@ -548,7 +557,7 @@ static void http_process(struct client *cl)
     size_t i;
 
     if (!cl->req || cl->resp_len || cl->close_after)
-        return;  /* one response in flight at a time (pipelining is serial) */
+        return; /* one response in flight at a time (pipelining is serial) */
     if (cl->discard && cl->req_len) {
         size_t d = cl->discard < cl->req_len ? cl->discard : cl->req_len;
 
@@ -692,7 +701,7 @@ static int pull_input(struct client *cl, int *progress)
     if (n > 0) {
         zt_err e = zt_recv_done(cl->tls, (size_t)n);
 
-        (void)e;  /* the sticky error is read back through zt_conn_state */
+        (void)e; /* the sticky error is read back through zt_conn_state */
         cl->bytes_in += (uint64_t)n;
         *progress = 1;
         return 0;
@@ -846,9 +855,8 @@ static void client_step(struct server *srv, struct client *cl)
             pull_plaintext(cl, &progress);
             push_response(cl, &progress);
             st = zt_conn_state(cl->tls);
-            if (!cl->closing &&
-                ((st & ZT_ST_PEER_CLOSED) || cl->rd_eof ||
-                 (cl->close_after && cl->resp_len == 0))) {
+            if (!cl->closing && ((st & ZT_ST_PEER_CLOSED) || cl->rd_eof ||
+                                 (cl->close_after && cl->resp_len == 0))) {
                 (void)zt_close(cl->tls);
                 cl->closing = 1;
                 progress = 1;
@@ -871,8 +879,8 @@ static void client_step(struct server *srv, struct client *cl)
     }
     /* Idle keep-alive connection: give the record buffers back. */
     if ((zt_conn_state(cl->tls) & ZT_ST_HANDSHAKE_DONE) && !cl->closing &&
-        cl->req_len == 0 && cl->resp_len == 0 &&
-        !cl->stream_left && !cl->discard &&
+        cl->req_len == 0 && cl->resp_len == 0 && !cl->stream_left &&
+        !cl->discard &&
         !(zt_conn_state(cl->tls) & (ZT_ST_HAS_OUTPUT | ZT_ST_APP_READABLE))) {
         (void)zt_conn_release_buffers(cl->tls);
         io_buffers_put(cl);
@@ -904,7 +912,7 @@ static void client_timeout(struct server *srv, struct client *cl)
             !(zt_conn_state(cl->tls) & ZT_ST_HAS_OUTPUT))
             start_linger(cl);
         else
-            cl->deadline = now_ms() + LINGER_MS;  /* stuck sender: bounded */
+            cl->deadline = now_ms() + LINGER_MS; /* stuck sender: bounded */
     }
     if (cl->phase != PH_LINGER && now_ms() >= cl->deadline)
         cl->dead = 1;
@@ -1126,7 +1134,8 @@ static int add_alpn(zt_config *cfg, const char *list)
     if (strlen(list) >= sizeof buf)
         return -1;
     strcpy(buf, list);
-    for (tok = strtok_r(buf, ",:", &save); tok; tok = strtok_r(NULL, ",:", &save)) {
+    for (tok = strtok_r(buf, ",:", &save); tok;
+         tok = strtok_r(NULL, ",:", &save)) {
         if (n == ZT_MAX_ALPN_PROTOS)
             return -1;
         protos[n++] = tok;
@@ -1161,9 +1170,8 @@ static void raise_fd_limit(size_t max_clients)
 
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
         return;
-    rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want
-                      ? want
-                      : rl.rlim_max;
+    rl.rlim_cur =
+        rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
     if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < want)
         fprintf(stderr,
                 "zigtls-server: only %llu file descriptors for %zu clients\n",
@@ -1348,9 +1356,9 @@ int main(int argc, char **argv)
         size_t n = 0;
 
         for (i = 0; i < zt_config_credential_count(srv.cfg); i++)
-            n += (size_t)snprintf(types + n, n < sizeof types ? sizeof types - n : 0,
-                                  "%s%s", i ? "," : "",
-                                  nz(zt_config_credential_type(srv.cfg, i)));
+            n += (size_t)snprintf(
+                types + n, n < sizeof types ? sizeof types - n : 0, "%s%s",
+                i ? "," : "", nz(zt_config_credential_type(srv.cfg, i)));
         logf_("listening on %s (credentials %s, conn %zu bytes, max %zu "
               "clients)",
               listen_arg, types, zt_conn_size(), srv.max_clients);
