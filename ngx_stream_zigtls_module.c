@@ -229,7 +229,15 @@ static zt_err
 ngx_stream_zigtls_client_hello(void *arg, zt_conn *zt,
     const zt_client_hello *ch, const zt_config **use)
 {
-    ngx_zigtls_conn_t  *zc;
+    ngx_zigtls_conn_t           *zc;
+#if (nginx_version >= 1025005)
+    u_char                      *name;
+    size_t                       i, len;
+    ngx_str_t                    host;
+    ngx_stream_session_t        *s;
+    ngx_zigtls_srv_conf_t       *zscf;
+    ngx_stream_core_srv_conf_t  *cscf;
+#endif
 
     zc = zt_conn_user(zt);
 
@@ -237,9 +245,46 @@ ngx_stream_zigtls_client_hello(void *arg, zt_conn *zt,
         return ZT_E_INTERNAL;
     }
 
-    if ((ch->sni == NULL || ch->sni_len == 0) && zc->conf->require_sni) {
-        return ZT_E_POLICY_SNI;
+    if (ch->sni == NULL || ch->sni_len == 0) {
+        return zc->conf->require_sni ? ZT_E_POLICY_SNI : ZT_OK;
     }
+
+#if (nginx_version >= 1025005)
+
+    /* stream servers have names since 1.25.5: SNI chooses the server */
+
+    s = zc->data;
+    len = ngx_min(ch->sni_len, ZT_MAX_SNI_LEN);
+
+    name = ngx_pnalloc(zc->c->pool, len);
+    if (name == NULL) {
+        return ZT_E_INTERNAL;
+    }
+
+    for (i = 0; i < len; i++) {
+        name[i] = ngx_tolower((u_char) ch->sni[i]);
+    }
+
+    host.data = name;
+    host.len = len;
+
+    if (ngx_stream_validate_host(&host, zc->c->pool, 1) != NGX_OK) {
+        return ZT_OK;
+    }
+
+    if (ngx_stream_find_virtual_server(s, &host, &cscf) != NGX_OK) {
+        return ZT_OK;
+    }
+
+    s->srv_conf = cscf->ctx->srv_conf;
+
+    zscf = ngx_stream_get_module_srv_conf(s, ngx_stream_zigtls_module);
+
+    if (zscf->zt && zscf->zt != zc->conf->zt) {
+        *use = zscf->zt;
+    }
+
+#endif
 
     return ZT_OK;
 }
@@ -338,12 +383,66 @@ static ngx_int_t
 ngx_stream_zigtls_postconfiguration(ngx_conf_t *cf)
 {
     ngx_uint_t                    i;
-    ngx_stream_listen_t          *ls;
     ngx_stream_handler_pt        *h;
     ngx_zigtls_srv_conf_t        *zscf;
     ngx_stream_core_main_conf_t  *cmcf;
+#if (nginx_version >= 1025005)
+    ngx_uint_t                    p, a, off;
+    ngx_zigtls_srv_conf_t        *on;
+    ngx_stream_conf_port_t       *port;
+    ngx_stream_conf_addr_t       *addr;
+    ngx_stream_core_srv_conf_t  **servers;
+#else
+    ngx_stream_listen_t          *ls;
+#endif
 
     cmcf = ngx_stream_conf_get_module_main_conf(cf, ngx_stream_core_module);
+
+#if (nginx_version >= 1025005)
+
+    /* stream has address:ports with several servers since 1.25.5 */
+
+    port = cmcf->ports ? cmcf->ports->elts : NULL;
+
+    for (p = 0; port && p < cmcf->ports->nelts; p++) {
+
+        addr = port[p].addrs.elts;
+
+        for (a = 0; a < port[p].addrs.nelts; a++) {
+            on = NULL;
+            off = 0;
+            servers = addr[a].servers.elts;
+
+            for (i = 0; i < addr[a].servers.nelts; i++) {
+                zscf = servers[i]->ctx->srv_conf[
+                                            ngx_stream_zigtls_module.ctx_index];
+                if (zscf->enable) {
+                    on = zscf;
+
+                } else {
+                    off = 1;
+                }
+            }
+
+            if (on && off) {
+                ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                              "\"zigtls on\" in %s:%ui and a server "
+                              "without it listen on the same address %V",
+                              on->file, on->line, &addr[a].opt.addr_text);
+                return NGX_ERROR;
+            }
+
+            if (on && addr[a].opt.ssl) {
+                ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                              "the \"ssl\" parameter of \"listen %V\" "
+                              "conflicts with \"zigtls on\" in %s:%ui",
+                              &addr[a].opt.addr_text, on->file, on->line);
+                return NGX_ERROR;
+            }
+        }
+    }
+
+#else
 
     ls = cmcf->listen.elts;
 
@@ -358,6 +457,8 @@ ngx_stream_zigtls_postconfiguration(ngx_conf_t *cf)
             return NGX_ERROR;
         }
     }
+
+#endif
 
     h = ngx_array_push(&cmcf->phases[NGX_STREAM_SSL_PHASE].handlers);
     if (h == NULL) {
