@@ -51,6 +51,10 @@ http {
         tcp_nopush on;
         client_max_body_size 64m;
 
+        location = /status {
+            stub_status;
+        }
+
         location /dav/ {
             proxy_pass http://127.0.0.1:%%PORT_1%%;
             proxy_request_buffering off;
@@ -122,6 +126,16 @@ like($r->{out}, qr/done/, 'clients vanished mid-response') or diag($r->{all});
 # the server still serves
 $r = $t->curl('/odd.bin', '--http1.1', '-o', $out);
 is(sha256_hex(slurp($out)), sha256_hex($odd), 'still serving afterwards');
+
+# and holds no connection for the vanished clients
+my $active = -1;
+for (1 .. 50) {
+    $r = $t->curl('/status', '--http1.1');
+    ($active) = $r->{out} =~ /Active connections: (\d+)/;
+    last if defined $active && $active == 1;
+    select(undef, undef, undef, 0.1);
+}
+is($active, 1, 'no connection left behind (stub_status)') or diag($r->{all});
 
 $t->stop;
 
