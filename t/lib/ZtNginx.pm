@@ -55,7 +55,8 @@ sub new {
     $self->{http_so} = "$root/build/ngx_http_zigtls_module.so";
     $self->{stream_so} = "$root/build/ngx_stream_zigtls_module.so";
 
-    die "$self->{http_so} missing: run 'make module' first\n"
+    _build_modules($root);
+    die "$self->{http_so} missing: 'make module' failed\n"
         unless -f $self->{http_so};
     if ($self->{stream}) {
         die "$self->{stream_so} missing: run 'make module' first\n"
@@ -71,6 +72,31 @@ sub new {
 
     push @instances, $self;
     return $self;
+}
+
+# (Re)build the modules when they are missing or older than their sources
+# (the glue, config, or the core): "make module", serialized by a lock.
+sub _build_modules {
+    my ($root) = @_;
+    return if $ENV{ZT_NO_BUILD};
+    my $so = "$root/build/ngx_http_zigtls_module.so";
+    my $so2 = "$root/build/ngx_stream_zigtls_module.so";
+    my @src = (glob("$root/ngx_*.[ch]"), "$root/config", "$root/ngx_zigtls.map",
+               glob("$root/src/*.[ch]"));
+    my $newest = 0;
+    for (@src) { my $m = (stat $_)[9] || 0; $newest = $m if $m > $newest; }
+    my $have = -f $so && -f $so2
+               ? ((stat $so)[9] < (stat $so2)[9] ? (stat $so)[9] : (stat $so2)[9])
+               : 0;
+    return if $have && $have >= $newest;
+
+    make_path("$root/build");
+    open(my $lock, '>', "$root/build/.module.lock") or die "lock: $!\n";
+    flock($lock, 2);
+    my $r = run(['make', '-C', $root, '--no-print-directory', 'module'], 600);
+    close($lock);
+    die "make module failed:\n" . substr($r->{all}, -3000) . "\n"
+        unless $r->{ok};
 }
 
 sub dir { $_[0]->{dir} }
