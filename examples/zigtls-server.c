@@ -855,8 +855,13 @@ static void client_step(struct server *srv, struct client *cl)
             pull_plaintext(cl, &progress);
             push_response(cl, &progress);
             st = zt_conn_state(cl->tls);
-            if (!cl->closing && ((st & ZT_ST_PEER_CLOSED) || cl->rd_eof ||
-                                 (cl->close_after && cl->resp_len == 0))) {
+            /* The peer's close_notify ends its side only (RFC 8446 section
+             * 6.1), even when TCP EOF follows it: finish the response in
+             * flight, then send ours. (EOF without close_notify is
+             * truncation and took the failure path above.) */
+            if ((st & ZT_ST_PEER_CLOSED) || cl->rd_eof)
+                cl->close_after = 1;
+            if (!cl->closing && cl->close_after && cl->resp_len == 0) {
                 (void)zt_close(cl->tls);
                 cl->closing = 1;
                 progress = 1;

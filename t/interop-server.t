@@ -505,6 +505,20 @@ while True:
         pump()
 flush()
 print("HANDSHAKE", obj.version(), obj.cipher()[0], flush=True)
+if mode == "halfclose":
+    # request, then our close_notify and TCP half-close at once: the server
+    # must still deliver the whole response, then its close_notify
+    obj.write(b"GET /bytes/300000 HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    try:
+        obj.unwrap()
+    except ssl.SSLWantReadError:
+        pass
+    flush()
+    sock.shutdown(socket.SHUT_WR)
+    data = read_until(b"never")
+    head, _, body = data.partition(b"\r\n\r\n")
+    print("BODY", len(body), flush=True)
+    sys.exit(0)
 if mode in ("truncate", "hold"):
     obj.write(b"GET /%s HTTP/1.1\r\nHost: localhost\r\n\r\n" % mode.encode())
     flush()
@@ -541,6 +555,16 @@ for my $mode (qw(drip whole)) {
     push @bad, 'no close_notify after Connection: close'
         unless $r->{out} =~ /^CLOSE_NOTIFY$/m;
     report("$mode: handshake and three pipelined requests", $r, @bad);
+}
+
+{
+    my $r = run(['python3', $wire_py, $servers{main}{port}, $bundle,
+                 'halfclose'], 30 * $slow);
+    my @bad;
+    push @bad, 'response cut short' unless $r->{out} =~ /^BODY 300000$/m;
+    push @bad, 'no close_notify' unless $r->{out} =~ /^CLOSE_NOTIFY$/m;
+    report('half-close: request then close_notify, whole response follows',
+           $r, @bad);
 }
 
 {
