@@ -811,6 +811,44 @@ PY
         or diag($text);
 }
 
+# ---- server preference (--ciphers), no shared suite or group ----------------
+
+{
+    my $ok = start_server('pref', '--ciphers',
+                          'TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384');
+    my $port = $servers{pref}{port};
+    # OpenSSL offers AES-256, ChaCha20, AES-128 in that order: the server's
+    # order decides.
+    my $r = run(['openssl', 's_client', '-connect', "127.0.0.1:$port",
+                 '-servername', 'localhost', '-tls1_3', '-brief', '-ign_eof'],
+                20 * $slow, stdin => request('/pref'));
+    report('server preference: ChaCha20 chosen over the client\'s AES-256', $r,
+           $r->{all} =~ /Ciphersuite: TLS_CHACHA20_POLY1305_SHA256/
+               && $r->{out} =~ /^cipher: TLS_CHACHA20_POLY1305_SHA256$/m
+               ? () : ('wrong suite'));
+    $r = run(['openssl', 's_client', '-connect', "127.0.0.1:$port",
+              '-servername', 'localhost', '-tls1_3',
+              '-ciphersuites', 'TLS_AES_128_GCM_SHA256'],
+             20 * $slow, stdin => '');
+    report('no shared suite: handshake_failure', $r,
+           $r->{exit} != 0 && $r->{all} =~ /alert handshake failure/
+               ? () : ('client did not get handshake_failure'));
+    $r = run(['openssl', 's_client', '-connect', "127.0.0.1:$servers{p256}{port}",
+              '-servername', 'localhost', '-tls1_3', '-groups', 'X25519'],
+             20 * $slow, stdin => '');
+    report('no shared group: handshake_failure', $r,
+           $r->{exit} != 0 && $r->{all} =~ /alert handshake failure/
+               ? () : ('client did not get handshake_failure'));
+    my $found = 0;
+    for (1 .. 50) {
+        $found = slurp($servers{pref}{log}) =~ /handshake failed reason=no_shared_cipher alert_sent=handshake_failure/
+              && slurp($servers{p256}{log}) =~ /handshake failed reason=no_shared_group alert_sent=handshake_failure/;
+        last if $found;
+        sleep(0.1);
+    }
+    ok($found, 'server logs no_shared_cipher and no_shared_group');
+}
+
 # ---- a TLS 1.2-only client is refused with protocol_version ----------------
 
 {
