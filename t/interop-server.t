@@ -849,6 +849,35 @@ PY
     ok($found, 'server logs no_shared_cipher and no_shared_group');
 }
 
+# ---- ALPN without overlap; request bodies ----------------------------------
+
+{
+    my $port = $servers{main}{port};
+    my $r = run(['openssl', 's_client', '-connect', "127.0.0.1:$port",
+                 '-servername', 'localhost', '-tls1_3', '-alpn', 'h2'],
+                20 * $slow, stdin => '');
+    report('ALPN h2 only against http/1.1: no_application_protocol', $r,
+           $r->{exit} != 0 && $r->{all} =~ /alert no application protocol/
+               ? () : ('client did not get no_application_protocol'));
+
+    # 5 MB POST with Content-Length, then one with chunked encoding: the
+    # bodies are read and dropped, the answer is the page.
+    my $body = "$dir/body.bin";
+    open(my $fh, '>', $body) or die "$body: $!";
+    print $fh 'x' x (5 * 1024 * 1024);
+    close($fh);
+    for my $te ('', 'chunked') {
+        my $r2 = run(['curl', '-sS', '--cacert', $bundle, '--max-time', 30 * $slow,
+                      ($te ? ('-H', "Transfer-Encoding: $te") : ()),
+                      '--data-binary', "\@$body",
+                      "https://127.0.0.1:$port/post/" . ($te || 'length')],
+                     40 * $slow);
+        report('POST of 5 MiB (' . ($te || 'Content-Length') . ')', $r2,
+               $r2->{exit} == 0 && $r2->{out} =~ m{^path: /post/}m
+                   ? () : ('no page'));
+    }
+}
+
 # ---- a TLS 1.2-only client is refused with protocol_version ----------------
 
 {
