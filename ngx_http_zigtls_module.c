@@ -36,6 +36,7 @@ static ngx_connection_t *ngx_http_zigtls_connection(ngx_http_request_t *r);
 #if (NGX_HTTP_V2)
 static ngx_chain_t *ngx_http_zigtls_v2_send_chain(ngx_connection_t *c,
     ngx_chain_t *in, off_t limit);
+static void ngx_http_zigtls_v2_stream_cleanup(void *data);
 #endif
 
 static ngx_int_t ngx_http_zigtls_header_filter(ngx_http_request_t *r);
@@ -723,13 +724,43 @@ ngx_http_zigtls_v2_send_chain(ngx_connection_t *c, ngx_chain_t *in,
     if (in == NULL && zc->goaway && !(c->buffered & NGX_ZIGTLS_BUFFERED)) {
         h2c = c->data;
 
-        if (h2c && h2c->processing == 0) {
+        if (h2c && h2c->processing == 0 && h2c->pushing == 0) {
             zc->goaway = 0;
             (void) ngx_zigtls_shutdown(c);
         }
     }
 
     return in;
+}
+
+
+/*
+ * After a GOAWAY sent while streams still ran (keepalive_requests), the
+ * last stream to close leads to the lingering close: when it goes and
+ * nothing is left to send, close_notify goes first.
+ */
+
+static void
+ngx_http_zigtls_v2_stream_cleanup(void *data)
+{
+    ngx_http_v2_connection_t  *h2c = data;
+
+    ngx_connection_t   *c;
+    ngx_zigtls_conn_t  *zc;
+
+    c = h2c->connection;
+    zc = ngx_zigtls_get(c);
+
+    if (zc == NULL || !zc->goaway || c->error) {
+        return;
+    }
+
+    if (h2c->processing <= 1 && h2c->pushing == 0 && h2c->last_out == NULL
+        && c->buffered == 0)
+    {
+        zc->goaway = 0;
+        (void) ngx_zigtls_shutdown(c);
+    }
 }
 
 #endif
@@ -745,6 +776,7 @@ ngx_http_zigtls_header_filter(ngx_http_request_t *r)
     size_t                     len;
     ngx_str_t                  host, old;
     ngx_uint_t                 port;
+    ngx_pool_cleanup_t        *cln;
     ngx_connection_t          *c;
     ngx_table_elt_t           *location;
     ngx_http_core_loc_conf_t  *clcf;
@@ -760,6 +792,18 @@ ngx_http_zigtls_header_filter(ngx_http_request_t *r)
     r->main_filter_need_in_memory = 1;
     r->main->main_filter_need_in_memory = 1;
     r->connection->sendfile = 0;
+
+#if (NGX_HTTP_V2)
+    if (r->stream && r == r->main) {
+        cln = ngx_pool_cleanup_add(r->pool, 0);
+        if (cln == NULL) {
+            return NGX_ERROR;
+        }
+
+        cln->handler = ngx_http_zigtls_v2_stream_cleanup;
+        cln->data = r->stream->connection;
+    }
+#endif
 
     location = r->headers_out.location;
     clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);

@@ -24,6 +24,7 @@ http {
     access_log off;
     keepalive_timeout 1s;
     client_header_timeout 2s;   # HTTP/2 before its first request
+    keepalive_requests 2;       # HTTP/2: GOAWAY after the second stream
     lingering_close always;
     lingering_timeout 1s;
 
@@ -51,7 +52,7 @@ port, mode = int(sys.argv[1]), sys.argv[2]
 ctx = ssl.create_default_context()
 ctx.check_hostname = False
 ctx.verify_mode = ssl.CERT_NONE
-if mode == "h2":
+if mode in ("h2", "h2ka"):
     ctx.set_alpn_protocols(["h2"])
 s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=15),
                     server_hostname="localhost", suppress_ragged_eofs=False)
@@ -67,6 +68,13 @@ elif mode == "linger":
 elif mode == "h2":
     # preface + empty SETTINGS, then idle until GOAWAY and close
     s.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0]))
+elif mode == "h2ka":
+    # three GET streams at once: GOAWAY after the second, then close
+    def hdr(sid):
+        block = bytes([0x82, 0x87, 0x84, 0x41, 0x01, 0x78])
+        return bytes([0, 0, len(block), 1, 0x05]) + sid.to_bytes(4, "big") + block
+    s.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0])
+              + hdr(1) + hdr(3) + hdr(5))
 elif mode == "idle":
     s.sendall(b"GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n")
     s.recv(65536)
@@ -84,14 +92,15 @@ except ssl.SSLEOFError:
 except Exception as e:
     print("error", type(e).__name__, e)
 print("got", len(data), data[:12])
-if mode == "h2":
+if mode in ("h2", "h2ka"):
     print("goaway", b"\x00\x00\x08\x07\x00\x00\x00\x00\x00" in data)
 PY
 
 my $port = $t->port(0);
-for my $mode (qw(close http10 keepalive linger h2)) {
+for my $mode (qw(close http10 keepalive linger h2 h2ka)) {
     my $r = $t->python($client, $port, $mode);
     like($r->{out}, qr/clean-eof/, "close_notify: $mode") or diag($r->{all});
+    like($r->{out}, qr/goaway True/, "GOAWAY seen: $mode") if $mode =~ /h2/;
 }
 
 # worker shutdown: an idle keep-alive connection gets close_notify
