@@ -202,6 +202,11 @@ sub run_s_client {
         unless $hellos == ($c->{group}{hrr} ? 2 : 1);
     push @bad, 'no close_notify from the server'
         unless $all =~ /<<< [^\n]*Alert[^\n]*close_notify/;
+    # s_client asks for middlebox compatibility (a legacy_session_id): one
+    # dummy change_cipher_spec record must come from the server
+    my $ccs = () = $all =~ /<<< [^\n]*RecordHeader[^\n]*\n\s+14 03 03 00 01/g;
+    push @bad, "server sent $ccs change_cipher_spec records, want 1"
+        unless $ccs == 1;
     push @bad, 'page does not show the path'
         unless $r->{out} =~ /^path: \Q$path\E$/m;
     push @bad, 'page does not show the SNI'
@@ -847,6 +852,19 @@ PY
         sleep(0.1);
     }
     ok($found, 'server logs no_shared_cipher and no_shared_group');
+}
+
+# ---- no middlebox compatibility asked: no change_cipher_spec ----------------
+
+{
+    my $r = run(['openssl', 's_client', '-connect',
+                 "127.0.0.1:$servers{main}{port}", '-servername', 'localhost',
+                 '-tls1_3', '-no_middlebox', '-msg', '-ign_eof'],
+                20 * $slow, stdin => request('/no-middlebox'));
+    my $ccs = () = $r->{all} =~ /RecordHeader[^\n]*\n\s+14 03 03 00 01/g;
+    report('-no_middlebox: no change_cipher_spec either way', $r,
+           $ccs == 0 && $r->{out} =~ m{^path: /no-middlebox$}m
+               ? () : ("$ccs change_cipher_spec records"));
 }
 
 # ---- ALPN without overlap; request bodies ----------------------------------
