@@ -28,6 +28,15 @@ static char *ngx_stream_zigtls_merge_srv_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static ngx_int_t ngx_stream_zigtls_postconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_stream_zigtls_init_process(ngx_cycle_t *cycle);
+static ngx_int_t ngx_stream_zigtls_filter(ngx_stream_session_t *s,
+    ngx_chain_t *in, ngx_uint_t from_upstream);
+static void ngx_stream_zigtls_watch_upstream(ngx_stream_session_t *s);
+static ssize_t ngx_stream_zigtls_upstream_recv(ngx_connection_t *pc,
+    u_char *buf, size_t size);
+
+
+static ngx_stream_filter_pt  ngx_stream_zigtls_next_filter;
+static ngx_recv_pt           ngx_stream_zigtls_upstream_orig_recv;
 
 
 static ngx_command_t  ngx_stream_zigtls_commands[] = {
@@ -222,6 +231,84 @@ ngx_stream_zigtls_handshake_done(ngx_connection_t *c, ngx_int_t rc)
     c->write->handler = ngx_stream_session_handler;
 
     ngx_stream_core_run_phases(s);
+}
+
+
+/*
+ * proxy_half_close: when the upstream ends first, nginx shuts the client
+ * socket down for writing at once. The upstream's EOF is watched here so
+ * that close_notify goes to the client before that (or as soon as what
+ * the upstream sent before its EOF has been written).
+ */
+
+static ngx_int_t
+ngx_stream_zigtls_filter(ngx_stream_session_t *s, ngx_chain_t *in,
+    ngx_uint_t from_upstream)
+{
+    ngx_stream_zigtls_watch_upstream(s);
+
+    return ngx_stream_zigtls_next_filter(s, in, from_upstream);
+}
+
+
+static void
+ngx_stream_zigtls_watch_upstream(ngx_stream_session_t *s)
+{
+    ngx_connection_t  *pc;
+
+    if (s->upstream == NULL || ngx_zigtls_get(s->connection) == NULL) {
+        return;
+    }
+
+    pc = s->upstream->peer.connection;
+
+    if (pc == NULL || pc->recv == ngx_stream_zigtls_upstream_recv
+        || pc->type != SOCK_STREAM || pc->data != s)
+    {
+        return;
+    }
+
+    ngx_stream_zigtls_upstream_orig_recv = pc->recv;
+    pc->recv = ngx_stream_zigtls_upstream_recv;
+}
+
+
+static ssize_t
+ngx_stream_zigtls_upstream_recv(ngx_connection_t *pc, u_char *buf,
+    size_t size)
+{
+    ssize_t                 n;
+    ngx_connection_t       *c;
+    ngx_zigtls_conn_t      *zc;
+    ngx_stream_session_t   *s;
+    ngx_stream_upstream_t  *u;
+
+    n = ngx_stream_zigtls_upstream_orig_recv(pc, buf, size);
+
+    if (n != 0) {
+        return n;
+    }
+
+    s = pc->data;
+    c = s->connection;
+    u = s->upstream;
+    zc = ngx_zigtls_get(c);
+
+    if (zc == NULL || !zc->handshaked || u == NULL) {
+        return 0;
+    }
+
+    ngx_log_debug0(NGX_LOG_DEBUG_STREAM, c->log, 0,
+                   "zigtls: upstream closed, close_notify to the client");
+
+    if (u->downstream_out || u->downstream_busy || c->buffered) {
+        zc->close_when_flushed = 1;
+        return 0;
+    }
+
+    (void) ngx_zigtls_shutdown(c);
+
+    return 0;
 }
 
 
@@ -466,6 +553,9 @@ ngx_stream_zigtls_postconfiguration(ngx_conf_t *cf)
     }
 
     *h = ngx_stream_zigtls_handler;
+
+    ngx_stream_zigtls_next_filter = ngx_stream_top_filter;
+    ngx_stream_top_filter = ngx_stream_zigtls_filter;
 
     return NGX_OK;
 }

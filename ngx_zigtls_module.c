@@ -1392,7 +1392,22 @@ done:
 
     c->sent += sent;
 
-    return ngx_chain_update_sent(in, sent);
+    in = ngx_chain_update_sent(in, sent);
+
+    /* the other side of a proxy ended while data was still on its way */
+
+    if (zc->close_when_flushed && in == NULL
+        && !(c->buffered & NGX_ZIGTLS_BUFFERED))
+    {
+        zc->close_when_flushed = 0;
+
+        if (ngx_zigtls_shutdown(c) == NGX_ERROR) {
+            c->write->error = 1;
+            return NGX_CHAIN_ERROR;
+        }
+    }
+
+    return in;
 }
 
 

@@ -85,6 +85,13 @@ stream {
         zigtls_handshake_timeout 1s;
         proxy_pass 127.0.0.1:%%PORT_5%%;
     }
+
+    server {
+        listen 127.0.0.1:%%PORT_4%%;
+        zigtls on;
+        proxy_half_close on;
+        proxy_pass 127.0.0.1:%%PORT_5%%;
+    }
 }
 CONF
 $t->start;
@@ -202,6 +209,13 @@ $r = $t->python($client, $t->port(3), 'greet');
 like($r->{out}, qr/tail b'hi there\\n'/, 'greeting from the backend')
     or diag($r->{all});
 like($r->{out}, qr/clean True/, 'backend closed first: close_notify');
+
+# the same with proxy_half_close: close_notify before nginx's TCP half-close
+$r = $t->python($client, $t->port(4), 'greet');
+like($r->{out}, qr/tail b'hi there\\n'/, 'half-close: greeting from the backend')
+    or diag($r->{all});
+like($r->{out}, qr/clean True/,
+     'half-close, backend closed first: close_notify') or diag($r->{all});
 
 # a TLS 1.2 client is refused, with an alert
 $r = run(['openssl', 's_client', '-connect', '127.0.0.1:' . $t->port(0),
