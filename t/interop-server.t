@@ -44,7 +44,7 @@ END {
 # ---- prerequisites: fail loudly --------------------------------------------
 
 my @missing;
-for my $tool (qw(openssl curl gnutls-cli python3)) {
+for my $tool (qw(openssl curl gnutls-cli python3 h2load)) {
     my $ok = eval { need_bin($tool); 1 };
     push @missing, $tool unless $ok;
 }
@@ -729,6 +729,17 @@ PY
     my $log = slurp($servers{small}{log});
     like($log, qr/refused: 4 clients already/, 'refusal is logged');
     like($log, qr/idle timeout after 1 request/, 'idle timeout is logged');
+}
+
+# ---- load: h2load over HTTP/1.1, pipelined -----------------------------------
+
+{
+    my $n = 5000;
+    my $r = run(['h2load', '--h1', '-n', $n, '-c', 100, '-m', 4,
+                 "https://127.0.0.1:$servers{main}{port}/"], 120 * $slow);
+    report("h2load: $n pipelined requests on 100 connections", $r,
+           $r->{out} =~ /requests: $n total, $n started, $n done, $n succeeded, 0 failed, 0 errored, 0 timeout/
+               ? () : ('not every request succeeded'));
 }
 
 # ---- a thousand idle keep-alive connections ---------------------------------
