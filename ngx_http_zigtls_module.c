@@ -897,18 +897,38 @@ ngx_http_zigtls_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
      */
 
     for (cl = in; cl; cl = cl->next) {
-        if (cl->buf->last_buf && !r->keepalive) {
-            zc->close_after_last = 1;
+        if (cl->buf->last_buf) {
+            zc->last_seen = 1;
+
+            if (!r->keepalive) {
+                zc->close_after_last = 1;
+            }
         }
     }
 
     rc = ngx_http_next_body_filter(r, in);
 
-    if (zc->close_after_last && rc == NGX_OK && r->out == NULL
-        && c->buffered == 0 && !r->keepalive)
-    {
+    if (!zc->last_seen || rc != NGX_OK || r->out || c->buffered) {
+        return rc;
+    }
+
+    zc->last_seen = 0;
+
+    if (zc->close_after_last && !r->keepalive) {
         zc->close_after_last = 0;
         (void) ngx_zigtls_shutdown(c);
+        return rc;
+    }
+
+    /*
+     * The response is out and the connection goes on to keep-alive: give
+     * the record buffers back now (the core refuses while it still holds
+     * bytes, e.g. a pipelined request).
+     */
+
+    if (zt_conn_release_buffers(zc->zt) == ZT_OK) {
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, c->log, 0,
+                       "zigtls: response done, record buffers released");
     }
 
     return rc;

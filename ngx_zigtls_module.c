@@ -1085,7 +1085,12 @@ ngx_zigtls_recv(ngx_connection_t *c, u_char *buf, size_t size)
 
             if (c->idle) {
                 /* an idle keep-alive connection keeps no record buffers */
-                (void) zt_conn_release_buffers(zc->zt);
+                if (zt_conn_release_buffers(zc->zt) == ZT_OK) {
+                    ngx_log_debug1(NGX_LOG_DEBUG_EVENT, c->log, 0,
+                                   "zigtls: idle, record buffers released, "
+                                   "%uz bytes left",
+                                   zt_conn_buffer_bytes(zc->zt));
+                }
             }
 
             return NGX_AGAIN;

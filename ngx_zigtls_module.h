@@ -81,6 +81,7 @@ struct ngx_zigtls_conn_s {
     unsigned                   installed:1;
     unsigned                   h2:1;
     unsigned                   close_after_last:1;
+    unsigned                   last_seen:1;
     unsigned                   goaway:1;     /* HTTP/2 GOAWAY was queued */
     unsigned                   close_when_flushed:1;
     unsigned                   in_start:1;   /* inside ngx_zigtls_start() */

@@ -33,6 +33,9 @@ $t->start;
 
 my $r = $t->curl('/index.html', '--http1.1');
 is($r->{out}, "dbg\n", 'request with debug log');
+my $p = $t->port(0);
+$r = $t->curl('/index.html', '--http2', "https://127.0.0.1:$p/index.html");
+is($r->{out}, "dbg\ndbg\n", 'two requests over HTTP/2');
 $t->stop;
 
 my $log = $t->error_log;
@@ -44,5 +47,9 @@ like($log, qr/\[debug\].*zigtls flush: \d+ of \d+/, 'debug: records flushed');
 like($log, qr/\[debug\].*zigtls handshake done: TLS_\w+ \w+ ecdsa_secp256r1_sha256 alpn:http\/1\.1/,
      'debug: handshake parameters');
 like($log, qr/\[debug\].*zigtls: sending close_notify/, 'debug: close_notify');
+like($log, qr/\[debug\].*zigtls: response done, record buffers released/,
+     'HTTP/1.1 keep-alive: record buffers released after the response');
+like($log, qr/\[debug\].*zigtls: idle, record buffers released, 0 bytes left/,
+     'HTTP/2 idle: record buffers released');
 
 done_testing();
