@@ -749,7 +749,7 @@ PY
 # one of them idle (the core's record buffers and the server's request
 # buffers given back), then each does a second request on its connection.
 {
-    my $ok = start_server('wide', '--quiet');
+    my $ok = start_server('wide', '--quiet', '--handshake-timeout', 10000 * $slow);
     my $script = "$dir/thousand.py";
     open(my $fh, '>', $script) or die "$script: $!";
     print $fh <<'PY';
