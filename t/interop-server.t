@@ -66,6 +66,38 @@ my $bundle = "$dir/certs/all.pem";
     close($fh) or die "$bundle: $!";
 }
 
+# ---- bad configurations are refused at startup, with a clear reason ---------
+
+{
+    my $c = $certs;
+    my @base = ('--listen', '127.0.0.1:' . free_port());
+    my @cases = (
+        [ 'key does not match the certificate',
+          [ '--cert', $c->{ecdsa}{cert}, '--key', $c->{rsa}{key} ],
+          qr/does not match/ ],
+        [ 'unknown cipher suite',
+          [ '--cert', $c->{ecdsa}{cert}, '--key', $c->{ecdsa}{key},
+            '--ciphers', 'TLS_AES_128_CCM_SHA256' ],
+          qr/--ciphers: unknown suite at 'TLS_AES_128_CCM_SHA256'/ ],
+        [ 'unknown group',
+          [ '--cert', $c->{ecdsa}{cert}, '--key', $c->{ecdsa}{key},
+            '--groups', 'x25519:x448' ],
+          qr/--groups: unknown group at 'x448'/ ],
+        [ 'missing certificate file',
+          [ '--cert', "$dir/none.pem", '--key', $c->{ecdsa}{key} ],
+          qr/none\.pem/ ],
+        [ 'a --cert without its --key', [ '--cert', $c->{ecdsa}{cert} ],
+          qr/as many --key as --cert/ ],
+    );
+    for my $case (@cases) {
+        my ($name, $args, $re) = @$case;
+        my $r = run([@wrap, $bin, @base, @$args], 30 * $slow);
+        ok(!$r->{timed_out} && $r->{exit} != 0 && $r->{err} =~ $re,
+           "refused at startup: $name")
+            or diag("exit $r->{exit}: $r->{all}");
+    }
+}
+
 # ---- servers -----------------------------------------------------------------
 
 sub start_server {
