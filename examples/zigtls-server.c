@@ -191,12 +191,16 @@ static void usage(FILE *f)
             "                     [--pidfile FILE] [--handshake-timeout MS]\n"
             "                     [--idle-timeout MS] [--max-clients N] "
             "[--quiet]\n"
+            "                     [--key-update-limit RECORDS]\n"
             "  --ciphers  colon-separated TLS 1.3 suites, server preference\n"
             "             e.g. TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_"
             "SHA256\n"
             "  --groups   colon-separated, e.g. x25519:secp256r1\n"
             "  --alpn     comma- or colon-separated, e.g. http/1.1\n"
-            "  --quiet    log failed handshakes only\n");
+            "  --quiet    log failed handshakes only\n"
+            "  --key-update-limit  records sent under one key before the "
+            "server\n"
+            "             rotates it with a KeyUpdate (default: the core's)\n");
 }
 
 /* ---- listening socket --------------------------------------------------- */
@@ -1201,6 +1205,7 @@ int main(int argc, char **argv)
     struct server srv;
     const char *listen_arg = NULL, *ciphers = NULL, *groups = NULL;
     const char *alpn = NULL, *pidfile = NULL;
+    uint64_t key_update_limit = 0;
     const char *certs[ZT_MAX_CREDENTIALS], *keys[ZT_MAX_CREDENTIALS];
     size_t n_certs = 0, n_keys = 0, i;
     struct sigaction sa;
@@ -1266,6 +1271,15 @@ int main(int argc, char **argv)
                 fprintf(stderr, "zigtls-server: bad %s '%s'\n", opt, val);
                 return 2;
             }
+        } else if (strcmp(opt, "--key-update-limit") == 0) {
+            char *end;
+            unsigned long long v = strtoull(val, &end, 10);
+
+            if (*end || end == val || v == 0) {
+                fprintf(stderr, "zigtls-server: bad %s '%s'\n", opt, val);
+                return 2;
+            }
+            key_update_limit = v;
         } else if (strcmp(opt, "--max-clients") == 0) {
             char *end;
             unsigned long v = strtoul(val, &end, 10);
@@ -1295,6 +1309,8 @@ int main(int argc, char **argv)
         return 1;
     }
     zt_config_set_clock(srv.cfg, clock_cb, NULL);
+    if (key_update_limit)
+        zt_config_set_key_update_limit(srv.cfg, key_update_limit);
     for (i = 0; i < n_certs; i++) {
         char err[256] = "";
 

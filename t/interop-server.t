@@ -481,6 +481,69 @@ PY
     report("slow reader: $m bytes through a 4 KiB receive buffer", $r, @bad);
 }
 
+# ---- server-initiated KeyUpdate (--key-update-limit) ------------------------
+
+# The server rotates its sending key every 8 records (about 7 KeyUpdates over
+# the 62 records of this body): every client must follow them without
+# losing a byte.
+{
+    require Digest::SHA;
+    my $ok = start_server('rekey', '--key-update-limit', 8);
+    my $port = $servers{rekey}{port};
+    my $n = 1000003;
+    my $want = Digest::SHA::sha256_hex(bytes_body($n));
+    my $body_of = sub {
+        my ($text) = @_;
+        my $i = index($text, "\r\n\r\n");
+        return $i < 0 ? '' : substr($text, $i + 4, $n);
+    };
+
+    my $r = run(['openssl', 's_client', '-connect', "127.0.0.1:$port",
+                 '-servername', 'localhost', '-tls1_3', '-msg', '-ign_eof'],
+                60 * $slow, stdin => request("/bytes/$n"));
+    my $kus = () = $r->{all} =~ /<<< [^\n]*KeyUpdate/g;
+    report('KeyUpdate from the server: s_client follows', $r,
+           $kus >= 5 && $r->{all} =~ /<<< [^\n]*close_notify/
+               ? () : ("$kus KeyUpdates seen"));
+
+    my $file = "$dir/rekey.bin";
+    $r = run(['curl', '-sS', '--cacert', $bundle, '--max-time', 30 * $slow,
+              '-o', $file, "https://127.0.0.1:$port/bytes/$n"], 40 * $slow);
+    my $got = -e $file ? Digest::SHA->new(256)->addfile($file)->hexdigest : '';
+    report('KeyUpdate from the server: curl body intact', $r,
+           $r->{exit} == 0 && $got eq $want ? () : ('body differs'));
+
+    $r = run(['gnutls-cli', '-p', $port, '127.0.0.1', '--sni-hostname',
+              'localhost', '--x509cafile', $bundle],
+             60 * $slow, stdin => request("/bytes/$n"),
+             until => qr/Peer has closed/);
+    report('KeyUpdate from the server: gnutls-cli body intact', $r,
+           Digest::SHA::sha256_hex($body_of->($r->{out})) eq $want
+               ? () : ('body differs'));
+
+    $r = run(['python3', '-c', <<'PY', $port, $bundle, $n], 60 * $slow);
+import hashlib, socket, ssl, sys
+port, cafile, n = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+ctx = ssl.create_default_context(cafile=cafile)
+s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=20),
+                    server_hostname="localhost")
+s.sendall(b"GET /bytes/%d HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n" % n)
+data = b""
+while True:
+    try:
+        chunk = s.recv(65536)
+    except ssl.SSLZeroReturnError:
+        break
+    if not chunk:
+        break
+    data += chunk
+body = data.split(b"\r\n\r\n", 1)[1]
+print("SHA", hashlib.sha256(body).hexdigest())
+PY
+    report('KeyUpdate from the server: Python body intact', $r,
+           $r->{out} =~ /^SHA $want$/m ? () : ('body differs'));
+}
+
 # ---- records cut into single bytes, pipelining, truncation ------------------
 
 # A Python client over MemoryBIO, so that it decides how the TLS bytes hit
