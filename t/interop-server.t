@@ -950,14 +950,27 @@ PY
     report('no shared group: handshake_failure', $r,
            $r->{exit} != 0 && $r->{all} =~ /alert handshake failure/
                ? () : ('client did not get handshake_failure'));
+    $r = run(['openssl', 's_client', '-connect', "127.0.0.1:$port",
+              '-servername', 'localhost', '-tls1_3',
+              '-sigalgs', 'ecdsa_secp384r1_sha384'], 20 * $slow, stdin => '');
+    report('no certificate for the offered signature algorithms: handshake_failure',
+           $r, $r->{exit} != 0 && $r->{all} =~ /alert handshake failure/
+               ? () : ('client did not get handshake_failure'));
+    $r = run(['openssl', 's_client', '-connect', "127.0.0.1:$port",
+              '-servername', "bad name\nwith a newline", '-tls1_3'],
+             20 * $slow, stdin => '');
+    report('SNI that is not a host name: illegal_parameter', $r,
+           $r->{exit} != 0 && $r->{all} =~ /alert illegal parameter/
+               ? () : ('client did not get illegal_parameter'));
     my $found = 0;
     for (1 .. 50) {
         $found = slurp($servers{pref}{log}) =~ /handshake failed reason=no_shared_cipher alert_sent=handshake_failure/
+              && slurp($servers{pref}{log}) =~ /handshake failed reason=no_shared_sigalg alert_sent=handshake_failure/
               && slurp($servers{p256}{log}) =~ /handshake failed reason=no_shared_group alert_sent=handshake_failure/;
         last if $found;
         sleep(0.1);
     }
-    ok($found, 'server logs no_shared_cipher and no_shared_group');
+    ok($found, 'server logs no_shared_cipher, no_shared_sigalg and no_shared_group');
 }
 
 # ---- no middlebox compatibility asked: no change_cipher_spec ----------------
