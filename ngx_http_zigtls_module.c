@@ -608,11 +608,18 @@ ngx_http_zigtls_name_match(ngx_http_core_srv_conf_t *cscf, ngx_str_t *host)
     u_char                  *name;
     size_t                   len;
     ngx_uint_t               i;
+    ngx_zigtls_srv_conf_t   *zscf;
     ngx_http_server_name_t  *sn;
 
-    sn = cscf->server_names.elts;
+    zscf = ngx_http_zigtls_srv_conf(cscf);
 
-    for (i = 0; i < cscf->server_names.nelts; i++) {
+    if (zscf->server_names == NULL) {
+        return 0;
+    }
+
+    sn = zscf->server_names->elts;
+
+    for (i = 0; i < zscf->server_names->nelts; i++) {
 
 #if (NGX_PCRE)
         if (sn[i].regex) {
@@ -721,13 +728,27 @@ ngx_http_zigtls_v2_send_chain(ngx_connection_t *c, ngx_chain_t *in,
 
     in = ngx_zigtls_send_chain(c, in, limit);
 
-    if (in == NULL && zc->goaway && !(c->buffered & NGX_ZIGTLS_BUFFERED)) {
-        h2c = c->data;
+    if (in != NULL || (c->buffered & NGX_ZIGTLS_BUFFERED)) {
+        return in;
+    }
 
-        if (h2c && h2c->processing == 0 && h2c->pushing == 0) {
-            zc->goaway = 0;
-            (void) ngx_zigtls_shutdown(c);
-        }
+    h2c = c->data;
+
+    if (h2c == NULL || h2c->processing || h2c->pushing) {
+        return in;
+    }
+
+    if (zc->goaway) {
+        zc->goaway = 0;
+        (void) ngx_zigtls_shutdown(c);
+        return in;
+    }
+
+    /* no stream left and everything sent: the record buffers can go */
+
+    if (zt_conn_release_buffers(zc->zt) == ZT_OK) {
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, c->log, 0,
+                       "zigtls: HTTP/2 idle, record buffers released");
     }
 
     return in;
@@ -735,9 +756,10 @@ ngx_http_zigtls_v2_send_chain(ngx_connection_t *c, ngx_chain_t *in,
 
 
 /*
- * After a GOAWAY sent while streams still ran (keepalive_requests), the
- * last stream to close leads to the lingering close: when it goes and
- * nothing is left to send, close_notify goes first.
+ * When the last stream closes with nothing left to send: after a GOAWAY
+ * sent while streams still ran (keepalive_requests) nginx goes on to a
+ * lingering close, so close_notify goes first; otherwise the connection
+ * is idle and gives its record buffers back.
  */
 
 static void
@@ -751,15 +773,27 @@ ngx_http_zigtls_v2_stream_cleanup(void *data)
     c = h2c->connection;
     zc = ngx_zigtls_get(c);
 
-    if (zc == NULL || !zc->goaway || c->error) {
+    if (zc == NULL || c->error) {
         return;
     }
 
-    if (h2c->processing <= 1 && h2c->pushing == 0 && h2c->last_out == NULL
-        && c->buffered == 0)
+    if (h2c->processing > 1 || h2c->pushing || h2c->last_out
+        || c->buffered)
     {
+        return;
+    }
+
+    if (zc->goaway) {
         zc->goaway = 0;
         (void) ngx_zigtls_shutdown(c);
+        return;
+    }
+
+    /* the last stream is done and everything sent: idle from here */
+
+    if (zt_conn_release_buffers(zc->zt) == ZT_OK) {
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, c->log, 0,
+                       "zigtls: HTTP/2 idle, record buffers released");
     }
 }
 
@@ -1077,7 +1111,8 @@ ngx_http_zigtls_postconfiguration(ngx_conf_t *cf)
     ngx_http_conf_port_t       *port;
     ngx_http_conf_addr_t       *addr;
     ngx_zigtls_srv_conf_t      *zscf, *on;
-    ngx_http_core_srv_conf_t  **servers, *off;
+    ngx_http_core_srv_conf_t  **servers, **cscfp, *off;
+    ngx_http_server_name_t     *sn, *name;
     ngx_http_core_main_conf_t  *cmcf;
 
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
@@ -1134,6 +1169,43 @@ ngx_http_zigtls_postconfiguration(ngx_conf_t *cf)
                               "cannot be used with \"zigtls on\" in %s:%ui; "
                               "HTTP/2 is chosen by ALPN",
                               &addr[a].opt.addr_text, on->file, on->line);
+                return NGX_ERROR;
+            }
+        }
+    }
+
+    /*
+     * cscf->server_names lives in the configuration's temporary pool: keep
+     * a copy of each zigtls server's names for SNI checks at run time
+     */
+
+    cscfp = cmcf->servers.elts;
+
+    for (s = 0; s < cmcf->servers.nelts; s++) {
+        zscf = ngx_http_zigtls_srv_conf(cscfp[s]);
+
+        if (!zscf->enable) {
+            continue;
+        }
+
+        zscf->server_names = ngx_array_create(cf->pool,
+                                  ngx_max(cscfp[s]->server_names.nelts, 1),
+                                  sizeof(ngx_http_server_name_t));
+        if (zscf->server_names == NULL) {
+            return NGX_ERROR;
+        }
+
+        sn = cscfp[s]->server_names.elts;
+
+        for (i = 0; i < cscfp[s]->server_names.nelts; i++) {
+            name = ngx_array_push(zscf->server_names);
+            if (name == NULL) {
+                return NGX_ERROR;
+            }
+
+            *name = sn[i];
+            name->name.data = ngx_pstrdup(cf->pool, &sn[i].name);
+            if (name->name.data == NULL) {
                 return NGX_ERROR;
             }
         }

@@ -55,6 +55,10 @@ typedef struct {
 
     zt_config                 *zt;
 
+    /* http: the server's names, kept for run time (nginx keeps its own
+     * list in a pool freed after configuration) */
+    ngx_array_t               *server_names;
+
     /* where "zigtls on" was said, for error messages */
     u_char                    *file;
     ngx_uint_t                 line;

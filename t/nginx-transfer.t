@@ -61,6 +61,22 @@ http {
         }
     }
 
+    # a small socket send buffer: writes meet EAGAIN
+    server {
+        listen 127.0.0.1:%%PORT_2%% sndbuf=8k rcvbuf=8k;
+        server_name localhost;
+        zigtls on;
+        zigtls_certificate %%CERTS%%/ecdsa.crt;
+        zigtls_certificate_key %%CERTS%%/ecdsa.key;
+        root %%DIR%%/html;
+        sendfile on;
+        client_max_body_size 64m;
+
+        location /dav/ {
+            proxy_pass http://127.0.0.1:%%PORT_1%%;
+        }
+    }
+
     # the plain backend: stores PUT bodies, serves them back
     server {
         listen 127.0.0.1:%%PORT_1%%;
@@ -87,6 +103,46 @@ for my $v ('--http1.1', '--http2') {
     $r = $t->curl('/odd.bin', $v, '-o', $out);
     is(sha256_hex(slurp($out)), sha256_hex($odd), "sha256 of odd.bin $v");
 }
+
+# slow readers: the server meets EAGAIN and keeps records buffered
+$r = $t->python(<<'PY', $t->port(2));
+import hashlib, socket, ssl, sys, time
+ctx = ssl.create_default_context()
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+raw = socket.socket()
+raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+raw.settimeout(20)
+raw.connect(("127.0.0.1", int(sys.argv[1])))
+s = ctx.wrap_socket(raw, server_hostname="localhost")
+s.sendall(b"GET /odd.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+data = b""
+while True:
+    d = s.recv(8192)
+    if not d:
+        break
+    data += d
+    if len(data) < 400000:
+        time.sleep(0.001)
+body = data.split(b"\r\n\r\n", 1)[1]
+print(len(body), hashlib.sha256(body).hexdigest())
+PY
+is($r->{out}, "1000003 " . sha256_hex($odd) . "\n", 'slow reader over HTTP/1.1')
+    or diag($r->{all});
+
+unlink($out);
+$r = $t->curl('https://127.0.0.1:' . $t->port(2) . '/odd.bin', '--http2',
+              '--limit-rate', '1M', '-o', $out);
+is(sha256_hex(slurp($out)), sha256_hex($odd), 'rate-limited reader over HTTP/2')
+    or diag($r->{all});
+
+$r = $t->curl('https://127.0.0.1:' . $t->port(2) . '/dav/slow.bin',
+              '--http1.1', '--limit-rate', '2M', '-T',
+              $t->dir . '/html/odd.bin', '-o', '/dev/null', '-w',
+              '%{http_code}');
+like($r->{out}, qr/^20[14]$/, 'slow upload') or diag($r->{all});
+is(sha256_hex(slurp($t->dir . '/dav/slow.bin')), sha256_hex($odd),
+   'slow upload arrived intact');
 
 # ranges go through the same path
 $r = $t->curl('/odd.bin', '--http1.1', '-r', '100-199');

@@ -267,14 +267,21 @@ sub start {
     die "start: already running\n" if $self->{pid};
 
     unlink("$self->{dir}/logs/nginx.pid");
+    # ZT_VALGRIND=1: every nginx process runs under valgrind's memcheck;
+    # stop() fails the test on any invalid access it reports
+    my @vg = $ENV{ZT_VALGRIND}
+             ? ('valgrind', '--trace-children=yes', '--quiet',
+                "--log-file=$self->{dir}/logs/valgrind.%p.log")
+             : ();
+    my $wait = $ENV{ZT_VALGRIND} ? 60 : 10;
     $self->{pid} = start_bg({ stdout => "$self->{dir}/logs/stderr.log",
                               stderr => "$self->{dir}/logs/stderr.log" },
-                            $NGINX, '-p', "$self->{dir}/", '-c',
+                            @vg, $NGINX, '-p', "$self->{dir}/", '-c',
                             $self->{conf});
 
     my @ports = ($self->{conf_text} =~ /listen\s+127\.0\.0\.1:(\d+)/g);
     for my $p (@ports) {
-        next if wait_port($p, 10);
+        next if wait_port($p, $wait);
         my $log = $self->read_file('logs/error.log')
                   . $self->read_file('logs/stderr.log');
         $self->stop;
@@ -310,15 +317,37 @@ sub stop {
     return unless $self->{pid};
     my $pid = $self->{pid};
     kill('QUIT', $pid);
-    my $deadline = time + ($secs || 10);
+    my $deadline = time + ($secs || ($ENV{ZT_VALGRIND} ? 60 : 10));
     while (time < $deadline) {
         my $r = waitpid($pid, WNOHANG);
-        if ($r == $pid || $r < 0) { $self->{pid} = undef; return $?; }
+        if ($r == $pid || $r < 0) {
+            my $st = $?;
+            $self->{pid} = undef;
+            if ($ENV{ZT_VALGRIND}) {
+                my $e = $self->valgrind_errors;
+                Test::More::is($e, '', 'valgrind: no memory errors')
+                    if $INC{'Test/More.pm'};
+            }
+            return $st;
+        }
         sleep(0.02);
     }
     my $st = stop_pid($pid, 3);
     $self->{pid} = undef;
     return $st;
+}
+
+# Under ZT_VALGRIND: what memcheck reported (invalid reads/writes, use of
+# uninitialised values), as text; empty when clean.
+sub valgrind_errors {
+    my ($self) = @_;
+    my $out = '';
+    for my $f (glob("$self->{dir}/logs/valgrind.*.log")) {
+        my $txt = slurp($f);
+        $out .= "$f:\n$txt\n"
+            if $txt =~ /Invalid (read|write|free)|uninitialised|Process terminating/;
+    }
+    return $out;
 }
 
 sub error_log { $_[0]->read_file('logs/error.log') }
