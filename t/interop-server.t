@@ -544,6 +544,74 @@ PY
            $r->{out} =~ /^SHA $want$/m ? () : ('body differs'));
 }
 
+# ---- a certificate chain larger than one record ------------------------------
+
+# A leaf with 900 subjectAltNames (about 19 KB) signed by a CA, sent as a
+# two-certificate chain: the Certificate message spans two records.
+{
+    my $d = "$dir/bigchain";
+    mkdir $d;
+    my $san = join(',', 'DNS:localhost', 'IP:127.0.0.1',
+                   map { "DNS:host$_.example.com" } 1 .. 900);
+    open(my $fh, '>', "$d/ext.cnf") or die "$d/ext.cnf: $!";
+    print $fh "subjectAltName=$san\n";
+    close($fh);
+    my @steps = (
+        [ 'openssl', 'req', '-x509', '-newkey', 'ec', '-pkeyopt',
+          'ec_paramgen_curve:P-256', '-nodes', '-keyout', "$d/ca.key",
+          '-out', "$d/ca.crt", '-days', '5', '-subj', '/CN=zigtls test CA',
+          '-addext', 'basicConstraints=critical,CA:TRUE',
+          '-addext', 'keyUsage=critical,keyCertSign' ],
+        [ 'openssl', 'req', '-newkey', 'ec', '-pkeyopt',
+          'ec_paramgen_curve:P-256', '-nodes', '-keyout', "$d/leaf.key",
+          '-out', "$d/leaf.csr", '-subj', '/CN=localhost' ],
+        [ 'openssl', 'x509', '-req', '-in', "$d/leaf.csr", '-CA', "$d/ca.crt",
+          '-CAkey', "$d/ca.key", '-CAcreateserial', '-days', '5',
+          '-extfile', "$d/ext.cnf", '-out', "$d/leaf.crt" ],
+    );
+    my $made = 1;
+    for my $cmd (@steps) {
+        my $r = run($cmd, 60);
+        $made = 0, diag($r->{all}) unless $r->{ok};
+    }
+    open($fh, '>', "$d/chain.pem") or die "$d/chain.pem: $!";
+    print $fh slurp("$d/leaf.crt"), slurp("$d/ca.crt");
+    close($fh);
+    ok($made && -s "$d/leaf.crt" > 16384, 'a chain larger than one record')
+        or diag('leaf certificate: ' . (-s "$d/leaf.crt" || 0) . ' bytes');
+
+    my $port = free_port();
+    my $log = "$dir/bigchain.log";
+    my @cmd = (@wrap, $bin, '--listen', "127.0.0.1:$port",
+               '--cert', "$d/chain.pem", '--key', "$d/leaf.key",
+               '--pidfile', "$dir/bigchain.pid");
+    $servers{bigchain} = { pid => start_bg({ stdout => $log, stderr => $log }, @cmd),
+                           port => $port, log => $log,
+                           pidfile => "$dir/bigchain.pid" };
+    ok(wait_port($port, 10 * $slow), 'bigchain server listening')
+        or diag(slurp($log));
+
+    my $r = run(['openssl', 's_client', '-connect', "127.0.0.1:$port",
+                 '-servername', 'localhost', '-tls1_3', '-CAfile', "$d/ca.crt",
+                 '-verify_return_error', '-verify_hostname', 'localhost',
+                 '-brief', '-ign_eof'], 20 * $slow, stdin => request('/big'));
+    report('big chain: s_client verifies it', $r,
+           $r->{all} =~ /Verification: OK/ && $r->{out} =~ m{^path: /big$}m
+               ? () : ('not verified'));
+    $r = run(['curl', '-sS', '--cacert', "$d/ca.crt", '--max-time', 15 * $slow,
+              "https://localhost:$port/big"], 20 * $slow);
+    report('big chain: curl verifies it', $r,
+           $r->{exit} == 0 && $r->{out} =~ m{^path: /big$}m ? () : ('failed'));
+    $r = run(['gnutls-cli', '-p', $port, 'localhost', '--x509cafile', "$d/ca.crt"],
+             20 * $slow, stdin => request('/big'), until => qr{</html>});
+    report('big chain: gnutls-cli verifies it', $r,
+           $r->{all} =~ /The certificate is trusted/ && $r->{out} =~ m{^path: /big$}m
+               ? () : ('failed'));
+    $r = run(['python3', $py_client, $port, "$d/ca.crt", '/big'], 20 * $slow);
+    report('big chain: Python verifies it', $r,
+           $r->{exit} == 0 && $r->{out} =~ m{^path: /big$}m ? () : ('failed'));
+}
+
 # ---- records cut into single bytes, pipelining, truncation ------------------
 
 # A Python client over MemoryBIO, so that it decides how the TLS bytes hit
