@@ -18,6 +18,13 @@ package ZtNginx;
 #   $t->stop;                            # also done in END
 #
 # Every wait here is bounded; nothing skips silently.
+#
+# Environment:
+#   ZT_VALGRIND=1  run nginx (master and workers) under valgrind memcheck;
+#                  stop() adds a failing test for any memory error
+#   ZT_KEEP=1      keep the test directories (/tmp/zt-nginx-*)
+#   ZT_NO_BUILD=1  do not run "make module" when the .so files look stale
+#   ZT_NGINX=path  another nginx binary (default /usr/sbin/nginx)
 
 use strict;
 use warnings;
