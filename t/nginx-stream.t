@@ -87,6 +87,12 @@ stream {
     }
 
     server {
+        listen 127.0.0.1:%%PORT_6%% proxy_protocol;
+        zigtls on;
+        return "$proxy_protocol_addr $zigtls_protocol $zigtls_server_name\n";
+    }
+
+    server {
         listen 127.0.0.1:%%PORT_4%%;
         zigtls on;
         proxy_half_close on;
@@ -216,6 +222,26 @@ like($r->{out}, qr/tail b'hi there\\n'/, 'half-close: greeting from the backend'
     or diag($r->{all});
 like($r->{out}, qr/clean True/,
      'half-close, backend closed first: close_notify') or diag($r->{all});
+
+# the PROXY protocol header before the ClientHello
+$r = $t->python(<<'PY', $t->port(6));
+import socket, ssl, sys
+ctx = ssl.create_default_context()
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+raw = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+raw.sendall(b"PROXY TCP4 192.0.2.9 192.0.2.1 40000 443\r\n")
+s = ctx.wrap_socket(raw, server_hostname="pp.test")
+data = b""
+while True:
+    d = s.recv(4096)
+    if not d:
+        break
+    data += d
+print(data.decode(), end="")
+PY
+is($r->{out}, "192.0.2.9 TLSv1.3 pp.test\n", 'stream: proxy_protocol + zigtls')
+    or diag($r->{all});
 
 # a TLS 1.2 client is refused, with an alert
 $r = run(['openssl', 's_client', '-connect', '127.0.0.1:' . $t->port(0),
