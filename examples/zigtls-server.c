@@ -69,6 +69,7 @@ struct client {
     unsigned close_after : 1; /* close once the response is out */
     unsigned closing : 1;     /* close_notify queued, flushing */
     unsigned dead : 1;        /* to be freed */
+    unsigned end_logged : 1;  /* the failure was logged (log it once) */
     size_t req_len;
     size_t discard; /* request body bytes still to skip */
     size_t resp_len, resp_off;
@@ -828,7 +829,9 @@ static void client_step(struct server *srv, struct client *cl)
         if (st & ZT_ST_FAILED) {
             zt_err e = zt_conn_error(cl->tls);
 
-            if (!cl->logged) {
+            if (cl->end_logged) {
+                /* an earlier round logged it; only the flush is left */
+            } else if (!cl->logged) {
                 if (e == ZT_E_TRUNCATED && cl->bytes_in == 0)
                     log_handshake_failed(cl, "closed_before_client_hello");
                 else
@@ -845,6 +848,7 @@ static void client_step(struct server *srv, struct client *cl)
                       nz(zt_alert_str(zt_conn_alert_received(cl->tls))),
                       cl->requests);
             }
+            cl->end_logged = 1;
             /* send the alert if there is one, then close */
             if (flush_output(cl, &progress) < 0 || cl->rd_eof ||
                 !(zt_conn_state(cl->tls) & ZT_ST_HAS_OUTPUT)) {
