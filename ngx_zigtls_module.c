@@ -646,6 +646,13 @@ ngx_zigtls_start(ngx_connection_t *c)
     ngx_reusable_connection(c, 1);
 
     if (c->read->ready) {
+        /* deferred accept: the ClientHello is there already */
+
+        if (ngx_use_accept_mutex && !zc->in_start) {
+            ngx_post_event(c->read, &ngx_posted_events);
+            return;
+        }
+
         ngx_zigtls_handshake_handler(c->read);
         return;
     }

@@ -37,7 +37,7 @@ http {
     zigtls_handshake_timeout 5s;
 
     server {
-        listen 127.0.0.1:%%PORT_0%% reuseport;
+        listen 127.0.0.1:%%PORT_0%% reuseport deferred;
         server_name localhost;
         root %%DIR%%/html;
         location = /pid { return 200 "$pid\n"; }
