@@ -1455,7 +1455,11 @@ ngx_zigtls_shutdown(ngx_connection_t *c)
 static void
 ngx_zigtls_final(ngx_zigtls_conn_t *zc, ngx_uint_t notify)
 {
+    size_t             len;
+    ssize_t            n;
+    unsigned           st;
     ngx_uint_t         i;
+    const uint8_t     *p;
     ngx_connection_t  *c;
 
     c = zc->c;
@@ -1463,7 +1467,35 @@ ngx_zigtls_final(ngx_zigtls_conn_t *zc, ngx_uint_t notify)
     if (notify && zc->handshaked && c->fd != (ngx_socket_t) -1
         && !c->write->error)
     {
-        (void) ngx_zigtls_shutdown(c);
+        /*
+         * best effort and quiet: the peer may be gone already, which is
+         * no news worth a log line
+         */
+
+        st = zt_conn_state(zc->zt);
+
+        if (!(st & (ZT_ST_CLOSED | ZT_ST_FAILED))) {
+            ngx_log_debug0(NGX_LOG_DEBUG_EVENT, c->log, 0,
+                           "zigtls: sending close_notify");
+
+            (void) zt_close(zc->zt);
+        }
+
+        for (i = 0; i < 64; i++) {
+            p = zt_send_buf(zc->zt, &len);
+
+            if (p == NULL || len == 0) {
+                break;
+            }
+
+            n = send(c->fd, p, len, MSG_NOSIGNAL);
+
+            if (n <= 0) {
+                break;
+            }
+
+            zt_send_done(zc->zt, (size_t) n);
+        }
     }
 
     if (zc->zt) {
