@@ -52,7 +52,7 @@ port, mode = int(sys.argv[1]), sys.argv[2]
 ctx = ssl.create_default_context()
 ctx.check_hostname = False
 ctx.verify_mode = ssl.CERT_NONE
-if mode in ("h2", "h2ka"):
+if mode in ("h2", "h2ka", "h2idle"):
     ctx.set_alpn_protocols(["h2"])
 s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=15),
                     server_hostname="localhost", suppress_ragged_eofs=False)
@@ -79,6 +79,14 @@ elif mode == "idle":
     s.sendall(b"GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n")
     s.recv(65536)
     print("ready", flush=True)
+elif mode == "h2idle":
+    block = bytes([0x82, 0x87, 0x84, 0x41, 0x01, 0x78])
+    s.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0])
+              + bytes([0, 0, len(block), 1, 0x05, 0, 0, 0, 1]) + block)
+    got = b""
+    while b"hello" not in got:
+        got += s.recv(65536)
+    print("ready", flush=True)
 data = b""
 try:
     while True:
@@ -92,7 +100,7 @@ except ssl.SSLEOFError:
 except Exception as e:
     print("error", type(e).__name__, e)
 print("got", len(data), data[:12])
-if mode in ("h2", "h2ka"):
+if mode in ("h2", "h2ka", "h2idle"):
     print("goaway", b"\x00\x00\x08\x07\x00\x00\x00\x00\x00" in data)
 PY
 
@@ -103,22 +111,27 @@ for my $mode (qw(close http10 keepalive linger h2 h2ka)) {
     like($r->{out}, qr/goaway True/, "GOAWAY seen: $mode") if $mode =~ /h2/;
 }
 
-# worker shutdown: an idle keep-alive connection gets close_notify
-{
-    my $f = $t->write_file('tmp/idle.py', $client);
-    my $res = $t->dir . '/tmp/idle.out';
+# worker shutdown: idle keep-alive connections (HTTP/1.1, HTTP/2) get
+# close_notify (HTTP/2: after GOAWAY)
+for my $mode (qw(idle h2idle)) {
+    $t->start unless $t->pid;
+    my $f = $t->write_file("tmp/$mode.py", $client);
+    my $res = $t->dir . "/tmp/$mode.out";
     my $pid = ZtTest::start_bg({ stdout => $res, stderr => $res },
-                               'python3', $f, $port, 'idle');
+                               'python3', $f, $port, $mode);
     my $deadline = time + 10;
     select(undef, undef, undef, 0.05)
         while time < $deadline && $t->read_file($res) !~ /ready/;
-    like($t->read_file($res), qr/ready/, 'idle client is connected');
+    like($t->read_file($res), qr/ready/, "$mode client is connected")
+        or diag($t->read_file($res));
     my $t0 = time;
     $t->stop(10);
-    ok(time - $t0 < 5, 'nginx -s quit is prompt with an idle connection');
+    ok(time - $t0 < 5, "$mode: nginx -s quit is prompt with an idle connection");
     ZtTest::stop_pid($pid, 10);
     like($t->read_file($res), qr/clean-eof/,
-         'close_notify: worker shutdown') or diag($t->read_file($res));
+         "close_notify: worker shutdown ($mode)") or diag($t->read_file($res));
+    like($t->read_file($res), qr/goaway True/, 'GOAWAY before it')
+        if $mode eq 'h2idle';
 }
 
 # waiting for a ClientHello does not hold up "quit"
