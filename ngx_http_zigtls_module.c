@@ -17,6 +17,13 @@
 #include "ngx_zigtls_module.h"
 
 
+/* HTTP/2 server push, and its counter, went away in nginx 1.25.1 */
+#if (nginx_version < 1025001)
+#define ngx_http_zigtls_v2_pushing(h2c)  ((h2c)->pushing)
+#else
+#define ngx_http_zigtls_v2_pushing(h2c)  0
+#endif
+
 #define ngx_http_zigtls_srv_conf(cscf)                                      \
     ((ngx_zigtls_srv_conf_t *)                                              \
          (cscf)->ctx->srv_conf[ngx_http_zigtls_module.ctx_index])
@@ -734,7 +741,7 @@ ngx_http_zigtls_v2_send_chain(ngx_connection_t *c, ngx_chain_t *in,
 
     h2c = c->data;
 
-    if (h2c == NULL || h2c->processing || h2c->pushing) {
+    if (h2c == NULL || h2c->processing || ngx_http_zigtls_v2_pushing(h2c)) {
         return in;
     }
 
@@ -777,8 +784,8 @@ ngx_http_zigtls_v2_stream_cleanup(void *data)
         return;
     }
 
-    if (h2c->processing > 1 || h2c->pushing || h2c->last_out
-        || c->buffered)
+    if (h2c->processing > 1 || ngx_http_zigtls_v2_pushing(h2c)
+        || h2c->last_out || c->buffered)
     {
         return;
     }
