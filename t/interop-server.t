@@ -631,8 +631,25 @@ inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
 obj = ctx.wrap_bio(inc, out, server_hostname="localhost")
 sock = socket.create_connection(("127.0.0.1", port), timeout=20)
 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+def refragment(data, size):
+    # re-cut every plaintext handshake record (ClientHello) into records
+    # of `size` bytes of fragment each; other records go through as they are
+    res, i = b"", 0
+    while i + 5 <= len(data):
+        typ, ver, n = data[i], data[i + 1:i + 3], int.from_bytes(data[i + 3:i + 5], "big")
+        body = data[i + 5:i + 5 + n]
+        if typ == 0x16:
+            for j in range(0, len(body), size):
+                frag = body[j:j + size]
+                res += bytes([typ]) + ver + len(frag).to_bytes(2, "big") + frag
+        else:
+            res += data[i:i + 5 + n]
+        i += 5 + n
+    return res + data[i:]
 def flush():
     data = out.read()
+    if mode.startswith("frag"):
+        data = refragment(data, int(mode[4:]))
     if mode == "drip":
         for i in range(len(data)):
             sock.sendall(data[i:i + 1])
@@ -705,14 +722,20 @@ obj.write(b"GET /p/1 HTTP/1.1\r\nHost: localhost\r\n\r\n"
 flush()
 data = read_until(b"never")
 print("RESPONSES", data.count(b"HTTP/1.1 200 OK"))
+print("HRR", b"\nhrr: yes\n" in data)
 for i in (1, 2, 3):
     print("PATH", i, (b"path: /p/%d\n" % i) in data)
 PY
     close($fh);
 }
 
-for my $mode (qw(drip whole)) {
-    my $r = run(['python3', $wire_py, $servers{main}{port}, $bundle, $mode],
+# frag7/frag1: the ClientHello cut into records of 7 bytes / 1 byte (a
+# handshake message reassembled across records); against "p256" the second
+# ClientHello after the HelloRetryRequest is cut as well.
+for my $case ([ 'drip', 'main' ], [ 'whole', 'main' ], [ 'frag7', 'main' ],
+              [ 'frag1', 'main' ], [ 'frag7', 'p256' ]) {
+    my ($mode, $srv) = @$case;
+    my $r = run(['python3', $wire_py, $servers{$srv}{port}, $bundle, $mode],
                 60 * $slow);
     my @bad;
     push @bad, 'no handshake' unless $r->{out} =~ /^HANDSHAKE TLSv1\.3 /m;
@@ -722,7 +745,9 @@ for my $mode (qw(drip whole)) {
     }
     push @bad, 'no close_notify after Connection: close'
         unless $r->{out} =~ /^CLOSE_NOTIFY$/m;
-    report("$mode: handshake and three pipelined requests", $r, @bad);
+    my $hrr = $srv eq 'p256' ? 'True' : 'False';
+    push @bad, "HelloRetryRequest: want $hrr" unless $r->{out} =~ /^HRR $hrr$/m;
+    report("$mode ($srv server): handshake and three pipelined requests", $r, @bad);
 }
 
 {
