@@ -1132,6 +1132,68 @@ PY
         or diag(tail(slurp($log), 10));
 }
 
+# ---- mutated ClientHellos over the network -------------------------------------
+
+# A real ClientHello with random byte changes and cuts, 500 times (fixed
+# seed): the server must answer each with a ServerHello, an alert or a
+# close, and stay up (under valgrind and ASan in CI, memory errors show).
+{
+    my $script = "$dir/mutate.py";
+    open(my $fh, '>', $script) or die "$script: $!";
+    print $fh <<'PY';
+import collections, random, socket, ssl, sys
+port, n = int(sys.argv[1]), int(sys.argv[2])
+random.seed(20261122)
+ctx = ssl.create_default_context()
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+obj = ctx.wrap_bio(inc, out, server_hostname="localhost")
+try:
+    obj.do_handshake()
+except ssl.SSLWantReadError:
+    pass
+ch = out.read()
+seen = collections.Counter()
+for it in range(n):
+    b = bytearray(ch)
+    for _ in range(random.choice([1, 1, 2, 3, 8])):
+        i = random.randrange(len(b))
+        if random.random() < 0.7:
+            b[i] = random.randrange(256)
+        else:
+            b[i] ^= 1 << random.randrange(8)
+    if random.random() < 0.1:
+        b = b[:random.randrange(len(b))]
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.settimeout(1)
+    try:
+        s.sendall(bytes(b))
+        if len(b) < len(ch):
+            s.shutdown(socket.SHUT_WR)
+        d = s.recv(5)
+        seen["alert" if d[:1] == b"\x15" else "server_hello" if d[:1] == b"\x16"
+             else "close" if not d else "other"] += 1
+    except socket.timeout:
+        seen["waits for more"] += 1   # e.g. a length made longer
+    except ConnectionResetError:
+        seen["reset"] += 1
+    s.close()
+print("SEEN", dict(seen))
+print("OTHER", seen["other"])
+PY
+    close($fh);
+    my $r = run(['python3', $script, $servers{main}{port}, 500], 300 * $slow);
+    report('500 mutated ClientHellos: each answered or closed', $r,
+           $r->{exit} == 0 && $r->{out} =~ /^OTHER 0$/m ? () : ('unexpected'));
+    note($r->{out});
+    ok(kill(0, $servers{main}{pid}), 'server still running');
+    $r = run(['curl', '-sS', '--cacert', $bundle, '--max-time', 15 * $slow,
+              "https://127.0.0.1:$servers{main}{port}/after-mutations"], 20 * $slow);
+    report('server still serves after the mutations', $r,
+           $r->{out} =~ m{^path: /after-mutations$}m ? () : ('no page'));
+}
+
 # ---- garbage gets an alert and a close ----------------------------------------
 
 # Send bytes, read until EOF (bounded); returns what the server sent.
