@@ -3,9 +3,19 @@
 # the zigtls core) against real clients: openssl s_client, curl, gnutls-cli
 # and Python's ssl, over every TLS 1.3 suite x {x25519, secp256r1, secp256r1
 # through a HelloRetryRequest} x {Ed25519, ECDSA P-256, RSA-PSS} certificate.
-# Plus: a TLS 1.2-only client is refused with protocol_version, garbage gets
-# an alert and a close, a silent client hits the handshake timeout, keep-alive
-# and many concurrent clients work, SIGTERM stops the server cleanly.
+# Plus: bad configurations refused at startup; keep-alive, pipelining,
+# request bodies, bulk bodies with backpressure and a slow reader; KeyUpdate
+# both ways and server-initiated by a record limit; a chain larger than one
+# record; records cut into single bytes and a ClientHello reassembled from
+# 1-byte records (also around a HelloRetryRequest); half-close and
+# truncation; client limit, idle timeout, 1000 idle connections holding no
+# buffers, h2load; server preference, no shared suite/group/signature,
+# ALPN without overlap, bad SNI, middlebox compatibility CCS; TLS 1.2-only
+# clients (protocol_version), mutated ClientHellos, garbage and silence;
+# the server log; SIGTERM with a client connected.
+#
+# ZIGTLS_SERVER / ZIGTLS_SERVER_WRAPPER run the same file against another
+# build or under valgrind (.ci/run does both).
 #
 # Nothing is skipped: a missing tool or binary is a failure.
 
