@@ -24,6 +24,7 @@
 #include <ngx_event.h>
 
 #include "ngx_zigtls_module.h"
+#include "ngx_zigtls_ops.h"
 
 #include <time.h>
 
@@ -396,6 +397,9 @@ ngx_zigtls_build_config(ngx_conf_t *cf, ngx_zigtls_srv_conf_t *conf,
     cln->data = zt;
 
     conf->zt = zt;
+    conf->ch_cb = ch_cb;
+    conf->default_alpn = default_alpn;
+    conf->n_default_alpn = n_default_alpn;
 
     for (i = 0; i < conf->certificates->nelts; i++) {
 
@@ -594,6 +598,8 @@ ngx_zigtls_create(ngx_connection_t *c, ngx_zigtls_srv_conf_t *conf,
         return NULL;
     }
 
+    ngx_zigtls_ops_prepare(conf);   /* catch up with certificate reloads */
+
     zc->zt = zt_conn_new(conf->zt);
     if (zc->zt == NULL) {
         ngx_log_error(NGX_LOG_ALERT, c->log, 0, "zt_conn_new() failed");
@@ -616,6 +622,8 @@ ngx_zigtls_create(ngx_connection_t *c, ngx_zigtls_srv_conf_t *conf,
 
     i = c - ngx_cycle->connections;
     ngx_zigtls_conns[i] = zc;
+
+    ngx_zigtls_ops_conn_open(zc);
 
     ngx_log_debug2(NGX_LOG_DEBUG_EVENT, c->log, 0,
                    "zigtls create: fd:%d conn:%uz bytes",
@@ -691,6 +699,7 @@ ngx_zigtls_handshake_handler(ngx_event_t *ev)
                       "zigtls handshake failed: timed out, "
                       "sni: \"%s\", alert sent: none",
                       sni ? sni : "");
+        ngx_zigtls_ops_handshake_failed(zc, NGX_ZIGTLS_R_TIMEOUT);
         ngx_zigtls_finish(c, zc, NGX_ERROR);
         return;
     }
@@ -793,6 +802,7 @@ ngx_zigtls_handshake(ngx_connection_t *c, ngx_zigtls_conn_t *zc)
             c->idle = 0;
             ngx_reusable_connection(c, 0);
             zc->start = ngx_current_msec;
+            ngx_zigtls_ops_first_byte(zc);
         }
 
         err = zt_recv_done(zc->zt, (size_t) n);
@@ -819,6 +829,11 @@ ngx_zigtls_fail(ngx_connection_t *c, ngx_zigtls_conn_t *zc, const char *what)
     const char  *sni;
 
     err = zt_conn_error(zc->zt);
+
+    /* a transport error without a TLS one: the peer went away */
+    ngx_zigtls_ops_handshake_failed(zc, (what && err == ZT_OK)
+                                        ? NGX_ZIGTLS_R_TRUNCATED
+                                        : NGX_ZIGTLS_R_AUTO);
 
     /* best effort: put the alert on the wire, then a FIN, not a RST */
 
@@ -885,6 +900,7 @@ ngx_zigtls_finish(ngx_connection_t *c, ngx_zigtls_conn_t *zc, ngx_int_t rc)
                        zt_conn_alpn(zc->zt) ? zt_conn_alpn(zc->zt) : "-");
 
         ngx_zigtls_install(c);
+        ngx_zigtls_ops_handshake_done(zc);
     }
 
     zc->handler(c, rc);
@@ -1014,6 +1030,7 @@ ngx_zigtls_recv(ngx_connection_t *c, u_char *buf, size_t size)
             n = ngx_min(len, size - total);
             ngx_memcpy(buf + total, p, n);
             zt_app_data_done(zc->zt, n);
+            ngx_zigtls_ops_bytes(1, n);
             total += n;
 
             if (total == size) {
@@ -1265,6 +1282,7 @@ ngx_zigtls_send(ngx_connection_t *c, u_char *buf, size_t size)
     }
 
     c->sent += total;
+    ngx_zigtls_ops_bytes(0, total);
 
     if (total == 0) {
         return NGX_AGAIN;
@@ -1403,6 +1421,7 @@ done:
                    "zigtls send chain: %O plaintext bytes", sent);
 
     c->sent += sent;
+    ngx_zigtls_ops_bytes(0, (size_t) sent);
 
     in = ngx_chain_update_sent(in, sent);
 
@@ -1499,6 +1518,7 @@ ngx_zigtls_final(ngx_zigtls_conn_t *zc, ngx_uint_t notify)
     }
 
     if (zc->zt) {
+        ngx_zigtls_ops_conn_close(zc);
         zt_conn_free(zc->zt);
         zc->zt = NULL;
     }

@@ -1,0 +1,225 @@
+
+/*
+ * zigtls for nginx: the operations plane, shared by the http and the
+ * stream modules.
+ *
+ *   zigtls_zone              shared memory: counters of every worker, the
+ *                            certificate generations, the rate buckets
+ *   hooks                    called by ngx_zigtls_module.c on the handshake
+ *                            and record paths (atomics only, no lock)
+ *   certificate store        per server{} and worker: the active and the
+ *                            previous zt_config, generation numbers agreed
+ *                            through shared memory; retired configurations
+ *                            are freed once no connection can use them
+ *   zigtls_handshake_rate    a token bucket per server{} in shared memory
+ *   zigtls_keylog            NSS key log lines (debugging only)
+ *
+ * The protocol modules (ngx_http_zigtls_ops.c, ngx_stream_zigtls_ops.c)
+ * hold the directives and register their server{}s here.
+ */
+
+
+#ifndef _NGX_ZIGTLS_OPS_H_INCLUDED_
+#define _NGX_ZIGTLS_OPS_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_event.h>
+
+#include "ngx_zigtls_module.h"
+
+
+/* handshake failure reasons: the labels of the metrics */
+enum {
+    NGX_ZIGTLS_R_MALFORMED = 0,
+    NGX_ZIGTLS_R_UNEXPECTED_MESSAGE,
+    NGX_ZIGTLS_R_PROTOCOL_VERSION,
+    NGX_ZIGTLS_R_NO_SHARED_CIPHER,
+    NGX_ZIGTLS_R_NO_SHARED_GROUP,
+    NGX_ZIGTLS_R_NO_SHARED_SIGALG,
+    NGX_ZIGTLS_R_POLICY_SNI,
+    NGX_ZIGTLS_R_POLICY_ALPN,
+    NGX_ZIGTLS_R_POLICY_REJECT,
+    NGX_ZIGTLS_R_BAD_FINISHED,
+    NGX_ZIGTLS_R_BAD_RECORD_MAC,
+    NGX_ZIGTLS_R_TIMEOUT,
+    NGX_ZIGTLS_R_RATE_LIMITED,
+    NGX_ZIGTLS_R_TRUNCATED,
+    NGX_ZIGTLS_R_PEER_ALERT,
+    NGX_ZIGTLS_R_INTERNAL,
+    NGX_ZIGTLS_R_OTHER,
+    NGX_ZIGTLS_R_COUNT,
+
+    NGX_ZIGTLS_R_AUTO = 100   /* from the core's error */
+};
+
+#define NGX_ZIGTLS_OPS_MAX_FILES   (2 * ZT_MAX_CREDENTIALS)
+#define NGX_ZIGTLS_OPS_NAME_LEN    128
+#define NGX_ZIGTLS_OPS_REASON_LEN  256
+#define NGX_ZIGTLS_OPS_NALPN       16
+#define NGX_ZIGTLS_OPS_NBUCKETS    13    /* 0.1 ms .. 1 s, then +Inf */
+
+
+typedef struct {
+    ngx_atomic_uint_t          ino;
+    ngx_atomic_uint_t          mtime;
+    ngx_atomic_uint_t          size;
+} ngx_zigtls_ops_stamp_t;
+
+
+/* one server{} in shared memory, found by its key across reloads */
+typedef struct ngx_zigtls_ops_shslot_s  ngx_zigtls_ops_shslot_t;
+
+struct ngx_zigtls_ops_shslot_s {
+    ngx_zigtls_ops_shslot_t   *next;
+    u_char                     key[NGX_ZIGTLS_OPS_NAME_LEN * 2];
+
+    ngx_atomic_t               generation;
+    ngx_atomic_t               prev_generation;
+    ngx_atomic_t               config_seq;    /* nginx configuration seen */
+    ngx_atomic_t               reload_ok;
+    ngx_atomic_t               reload_failed;
+    ngx_atomic_t               last_ok;       /* 1 ok, 0 failed */
+    ngx_atomic_t               last_time;
+    ngx_atomic_t               ncerts;
+    int64_t                    not_after[ZT_MAX_CREDENTIALS];
+    ngx_zigtls_ops_stamp_t     stamps[NGX_ZIGTLS_OPS_MAX_FILES];
+    u_char                     reason[NGX_ZIGTLS_OPS_REASON_LEN];
+
+    /* token bucket, under the slab mutex: milli-tokens, ms */
+    uint64_t                   tokens;
+    uint64_t                   bucket_time;
+};
+
+
+typedef struct {
+    ngx_atomic_t               started;
+    ngx_atomic_t               succeeded;
+    ngx_atomic_t               failed;
+    ngx_atomic_t               in_progress;
+    ngx_atomic_t               active;
+    ngx_atomic_t               reasons[NGX_ZIGTLS_R_COUNT];
+    ngx_atomic_t               alerts_sent[256];
+    ngx_atomic_t               alerts_received[256];
+    ngx_atomic_t               suites[4];      /* 1301, 1302, 1303, other */
+    ngx_atomic_t               groups[3];      /* x25519, secp256r1, other */
+    ngx_atomic_t               sigalgs[6];     /* 0403 0804 0805 0806 0807 ? */
+    ngx_atomic_t               alpn[NGX_ZIGTLS_OPS_NALPN + 2]; /* none, other */
+    u_char                     alpn_names[NGX_ZIGTLS_OPS_NALPN][32];
+    ngx_atomic_t               key_updates;
+    ngx_atomic_t               bytes_in;
+    ngx_atomic_t               bytes_out;
+    ngx_atomic_t               latency[NGX_ZIGTLS_OPS_NBUCKETS + 1];
+    ngx_atomic_t               latency_sum_us;
+    ngx_atomic_t               latency_count;
+
+    ngx_atomic_t               generation_counter;
+    ngx_atomic_t               change_seq;     /* any generation moved */
+    ngx_atomic_t               config_seq;     /* nginx configurations */
+    ngx_atomic_t               reload_lock;    /* pid of the reloader */
+    ngx_atomic_t               reload_lock_time;
+    ngx_atomic_t               reload_requests;
+    ngx_atomic_t               slots_failed;   /* zone too full for a slot */
+    ngx_atomic_t               nslots;
+
+    ngx_zigtls_ops_shslot_t   *slots;
+} ngx_zigtls_ops_sh_t;
+
+
+typedef struct ngx_zigtls_ops_retired_s  ngx_zigtls_ops_retired_t;
+
+struct ngx_zigtls_ops_retired_s {
+    ngx_zigtls_ops_retired_t  *next;
+    zt_config                 *zt;
+    ngx_uint_t                 remaining;  /* older connections still open */
+    ngx_uint_t                 epoch;
+};
+
+
+typedef struct ngx_zigtls_ops_main_s  ngx_zigtls_ops_main_t;
+
+
+/* per server{} directives of the operations plane */
+typedef struct {
+    ngx_uint_t                 rate;        /* milli-handshakes per second */
+    ngx_uint_t                 burst;
+    ngx_str_t                  keylog;
+    ngx_open_file_t           *keylog_file;
+    ngx_msec_t                 reload_interval;
+} ngx_zigtls_ops_srv_conf_t;
+
+
+/* one server{} in one worker: its certificate store */
+typedef struct {
+    ngx_zigtls_srv_conf_t     *zscf;
+    ngx_zigtls_ops_srv_conf_t *oscf;
+    ngx_zigtls_ops_main_t     *main;
+    ngx_str_t                  name;        /* for status pages */
+    ngx_str_t                  key;         /* for shared memory */
+
+    ngx_zigtls_ops_shslot_t   *sh;
+
+    zt_config                 *initial;     /* owned by the cycle pool */
+    zt_config                 *previous;
+    uint64_t                   generation;
+    uint64_t                   prev_generation;
+    ngx_msec_t                 last_check;
+} ngx_zigtls_ops_slot_t;
+
+
+struct ngx_zigtls_ops_main_s {
+    ngx_shm_zone_t            *shm_zone;
+    ngx_array_t                slots;       /* of ngx_zigtls_ops_slot_t */
+    ngx_msec_t                 min_interval;
+    u_char                    *file;
+    ngx_uint_t                 line;
+};
+
+
+typedef struct {
+    ngx_uint_t                 ok;
+    ngx_str_t                  reason;
+    uint64_t                   generation;
+} ngx_zigtls_ops_result_t;
+
+
+/* configuration (protocol modules) */
+char *ngx_zigtls_ops_zone(ngx_conf_t *cf, ngx_command_t *cmd,
+    ngx_zigtls_ops_main_t *omcf);
+char *ngx_zigtls_ops_set_rate(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_zigtls_ops_set_keylog(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+void ngx_zigtls_ops_init_srv_conf(ngx_zigtls_ops_srv_conf_t *conf);
+char *ngx_zigtls_ops_merge_srv_conf(ngx_conf_t *cf,
+    ngx_zigtls_ops_srv_conf_t *conf, ngx_zigtls_ops_srv_conf_t *prev);
+ngx_int_t ngx_zigtls_ops_add_server(ngx_conf_t *cf,
+    ngx_zigtls_ops_main_t *omcf, ngx_zigtls_srv_conf_t *zscf,
+    ngx_zigtls_ops_srv_conf_t *oscf, ngx_str_t *name);
+ngx_int_t ngx_zigtls_ops_check_zone(ngx_conf_t *cf,
+    ngx_zigtls_ops_main_t *omcf);
+ngx_int_t ngx_zigtls_ops_init_process(ngx_cycle_t *cycle,
+    ngx_zigtls_ops_main_t *omcf);
+
+/* run time */
+ngx_zigtls_ops_main_t *ngx_zigtls_ops_get_main(void);
+ngx_zigtls_ops_sh_t *ngx_zigtls_ops_sh(ngx_zigtls_ops_main_t *omcf);
+ngx_int_t ngx_zigtls_ops_reload(ngx_log_t *log, ngx_uint_t rollback,
+    ngx_pool_t *pool, ngx_array_t *results, uint64_t *generation);
+ngx_buf_t *ngx_zigtls_ops_render(ngx_pool_t *pool, ngx_uint_t prometheus);
+ngx_int_t ngx_zigtls_ops_generation_value(ngx_connection_t *c,
+    ngx_pool_t *pool, ngx_str_t *value);
+
+/* hooks for ngx_zigtls_module.c */
+void ngx_zigtls_ops_prepare(ngx_zigtls_srv_conf_t *conf);
+void ngx_zigtls_ops_conn_open(ngx_zigtls_conn_t *zc);
+void ngx_zigtls_ops_first_byte(ngx_zigtls_conn_t *zc);
+void ngx_zigtls_ops_handshake_done(ngx_zigtls_conn_t *zc);
+void ngx_zigtls_ops_handshake_failed(ngx_zigtls_conn_t *zc,
+    ngx_uint_t reason);
+void ngx_zigtls_ops_conn_close(ngx_zigtls_conn_t *zc);
+void ngx_zigtls_ops_bytes(ngx_uint_t in, size_t n);
+
+
+#endif /* _NGX_ZIGTLS_OPS_H_INCLUDED_ */
