@@ -103,9 +103,15 @@ clean:
 NGINX_SRC  ?= /usr/share/nginx/src
 NGX_BUILD   = $(BUILD)/nginx-src
 
+# Serialized by a lock (tests and benchmarks may ask for it at once); the
+# .so files are replaced atomically so that a starting nginx never maps a
+# half-written one.
 module:
-	@rm -rf $(NGX_BUILD)
 	@mkdir -p $(BUILD)
+	@flock $(BUILD)/.module.lock $(MAKE) --no-print-directory module-locked
+
+module-locked:
+	@rm -rf $(NGX_BUILD)
 	cp -r $(NGINX_SRC) $(NGX_BUILD)
 	cd $(NGX_BUILD) && bash -c '. ./conf_flags && ./configure \
 	  "$${NGX_CONF_FLAGS[@]}" --with-stream=dynamic --with-cc-opt=-O2 \
@@ -113,8 +119,10 @@ module:
 	  || { tail -20 configure.log; exit 1; }
 	$(MAKE) -C $(NGX_BUILD) -f objs/Makefile \
 	  objs/ngx_http_zigtls_module.so objs/ngx_stream_zigtls_module.so
-	cp $(NGX_BUILD)/objs/ngx_http_zigtls_module.so \
-	   $(NGX_BUILD)/objs/ngx_stream_zigtls_module.so $(BUILD)/
+	for m in ngx_http_zigtls_module ngx_stream_zigtls_module; do \
+	  cp $(NGX_BUILD)/objs/$$m.so $(BUILD)/.$$m.so.tmp && \
+	  mv -f $(BUILD)/.$$m.so.tmp $(BUILD)/$$m.so || exit 1; \
+	done
 
 demo:
 	@sh demo/zigtls-demo.sh start

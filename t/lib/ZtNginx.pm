@@ -82,7 +82,7 @@ sub new {
 }
 
 # (Re)build the modules when they are missing or older than their sources
-# (the glue, config, or the core): "make module", serialized by a lock.
+# (the glue, config, or the core) with "make module".
 sub _build_modules {
     my ($root) = @_;
     return if $ENV{ZT_NO_BUILD};
@@ -97,11 +97,9 @@ sub _build_modules {
                : 0;
     return if $have && $have >= $newest;
 
-    make_path("$root/build");
-    open(my $lock, '>', "$root/build/.module.lock") or die "lock: $!\n";
-    flock($lock, 2);
+    # "make module" serializes itself (flock) and replaces the .so files
+    # atomically
     my $r = run(['make', '-C', $root, '--no-print-directory', 'module'], 600);
-    close($lock);
     die "make module failed:\n" . substr($r->{all}, -3000) . "\n"
         unless $r->{ok};
 }
