@@ -1,0 +1,242 @@
+#!/usr/bin/env python3
+# A deliberately misbehaving TLS 1.3 client for the operations tests
+# (t/nginx-ops-*.t): it provokes one handshake failure on purpose.
+#
+#   zt_rawclient.py PORT MODE [SNI]
+#
+# MODE:
+#   finished    a correct handshake up to the client's Finished, which
+#               carries wrong verify_data (encrypted with the right key)
+#   mac         the client's Finished record with one ciphertext byte
+#               flipped
+#   unexpected  a Finished message as the first handshake message
+#   malformed   a ClientHello whose length fields disagree
+#   alert       a fatal handshake_failure alert instead of a ClientHello
+#   truncated   half a ClientHello, then FIN
+#   stall       connects, sends nothing, waits for the server to close
+#   ok          the whole handshake with a correct Finished (sanity)
+#
+# Prints "closed" or "alert N" (the alert the server sent), then exits 0.
+# Needs python3-cryptography; x25519, TLS_AES_128_GCM_SHA256 only.
+
+import hashlib
+import hmac
+import os
+import socket
+import struct
+import sys
+
+from cryptography.hazmat.primitives.asymmetric.x25519 import (
+    X25519PrivateKey, X25519PublicKey)
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives import serialization
+
+
+def hkdf_extract(salt, ikm):
+    return hmac.new(salt, ikm, hashlib.sha256).digest()
+
+
+def hkdf_expand(prk, info, length):
+    out, t, i = b"", b"", 1
+    while len(out) < length:
+        t = hmac.new(prk, t + info + bytes([i]), hashlib.sha256).digest()
+        out += t
+        i += 1
+    return out[:length]
+
+
+def expand_label(secret, label, context, length):
+    full = b"tls13 " + label
+    info = struct.pack(">H", length) + bytes([len(full)]) + full + \
+        bytes([len(context)]) + context
+    return hkdf_expand(secret, info, length)
+
+
+def ext(t, body):
+    return struct.pack(">HH", t, len(body)) + body
+
+
+def client_hello(pub, sni):
+    exts = b""
+    if sni:
+        name = sni.encode()
+        entry = b"\x00" + struct.pack(">H", len(name)) + name
+        exts += ext(0, struct.pack(">H", len(entry)) + entry)
+    exts += ext(43, b"\x02\x03\x04")
+    exts += ext(10, b"\x00\x02\x00\x1d")
+    exts += ext(13, b"\x00\x06\x04\x03\x08\x04\x08\x07")
+    ks = b"\x00\x1d" + struct.pack(">H", len(pub)) + pub
+    exts += ext(51, struct.pack(">H", len(ks)) + ks)
+    body = b"\x03\x03" + os.urandom(32) + b"\x20" + os.urandom(32)
+    body += b"\x00\x02\x13\x01" + b"\x01\x00"
+    body += struct.pack(">H", len(exts)) + exts
+    return b"\x01" + struct.pack(">I", len(body))[1:] + body
+
+
+def record(ctype, payload, version=b"\x03\x03"):
+    return bytes([ctype]) + version + struct.pack(">H", len(payload)) + payload
+
+
+def read_exact(s, n):
+    buf = b""
+    while len(buf) < n:
+        d = s.recv(n - len(buf))
+        if not d:
+            return None
+        buf += d
+    return buf
+
+
+def read_record(s):
+    h = read_exact(s, 5)
+    if h is None:
+        return None, None
+    body = read_exact(s, struct.unpack(">H", h[3:5])[0])
+    return h[0], body
+
+
+def outcome(s):
+    # what the server does next: an alert (plaintext or not), or a close
+    try:
+        while True:
+            t, body = read_record(s)
+            if t is None:
+                return "closed"
+            if t == 21 and len(body) == 2:
+                return "alert %d" % body[1]
+            if t == 23 and STATE.get("s_key"):
+                try:
+                    pt = decrypt(STATE, body, t)
+                except Exception:
+                    continue
+                inner = pt.rstrip(b"\x00")
+                if inner and inner[-1] == 21:
+                    return "alert %d" % inner[1]
+    except (ConnectionResetError, socket.timeout):
+        return "closed"
+
+
+STATE = {}
+
+
+def decrypt(st, body, t):
+    seq = st["s_seq"]
+    st["s_seq"] += 1
+    nonce = bytes(a ^ b for a, b in
+                  zip(st["s_iv"], b"\x00" * 4 + struct.pack(">Q", seq)))
+    aad = bytes([t]) + b"\x03\x03" + struct.pack(">H", len(body))
+    return AESGCM(st["s_key"]).decrypt(nonce, body, aad)
+
+
+def main():
+    port, mode = int(sys.argv[1]), sys.argv[2]
+    sni = sys.argv[3] if len(sys.argv) > 3 else "localhost"
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+
+    if mode == "stall":
+        print(outcome(s))
+        return
+    if mode == "alert":
+        s.sendall(record(21, b"\x02\x28", b"\x03\x01"))
+        print(outcome(s))
+        return
+    if mode == "unexpected":
+        s.sendall(record(22, b"\x14\x00\x00\x20" + b"\x00" * 32, b"\x03\x01"))
+        print(outcome(s))
+        return
+    if mode == "malformed":
+        body = b"\x01\x00\x00\x0a" + b"\x03\x03" + b"\x00" * 8
+        s.sendall(record(22, body, b"\x03\x01"))
+        print(outcome(s))
+        return
+
+    priv = X25519PrivateKey.generate()
+    pub = priv.public_key().public_bytes(serialization.Encoding.Raw,
+                                         serialization.PublicFormat.Raw)
+    ch = client_hello(pub, sni)
+
+    if mode == "truncated":
+        s.sendall(record(22, ch, b"\x03\x01")[:40])
+        s.shutdown(socket.SHUT_WR)
+        print(outcome(s))
+        return
+
+    s.sendall(record(22, ch, b"\x03\x01"))
+
+    t, sh = read_record(s)
+    if t != 22:
+        print("alert %d" % sh[1] if t == 21 else "closed")
+        return
+    # ServerHello: find key_share
+    p = 4 + 2 + 32
+    p += 1 + sh[p]
+    p += 2 + 1
+    end = p + 2 + struct.unpack(">H", sh[p:p + 2])[0]
+    p += 2
+    server_pub = None
+    while p < end:
+        et, el = struct.unpack(">HH", sh[p:p + 4])
+        if et == 51:
+            server_pub = sh[p + 4 + 4:p + 4 + el]
+        p += 4 + el
+    shared = priv.exchange(X25519PublicKey.from_public_bytes(server_pub))
+
+    zero = b"\x00" * 32
+    early = hkdf_extract(zero, zero)
+    derived = expand_label(early, b"derived", hashlib.sha256(b"").digest(), 32)
+    hs = hkdf_extract(derived, shared)
+    th = hashlib.sha256(ch + sh).digest()
+    c_hs = expand_label(hs, b"c hs traffic", th, 32)
+    s_hs = expand_label(hs, b"s hs traffic", th, 32)
+    STATE.update(s_key=expand_label(s_hs, b"key", b"", 16),
+                 s_iv=expand_label(s_hs, b"iv", b"", 12), s_seq=0)
+    c_key = expand_label(c_hs, b"key", b"", 16)
+    c_iv = expand_label(c_hs, b"iv", b"", 12)
+
+    # the server's flight up to its Finished (message type 20)
+    transcript = ch + sh
+    msgs = b""
+    done = False
+    while not done:
+        t, body = read_record(s)
+        if t is None:
+            print("closed")
+            return
+        if t == 20:
+            continue
+        if t == 21:
+            print("alert %d" % body[1])
+            return
+        pt = decrypt(STATE, body, t).rstrip(b"\x00")
+        msgs += pt[:-1]
+        q = 0
+        while q + 4 <= len(msgs):
+            ln = struct.unpack(">I", b"\x00" + msgs[q + 1:q + 4])[0]
+            if q + 4 + ln > len(msgs):
+                break
+            if msgs[q] == 20:
+                done = True
+            q += 4 + ln
+    transcript += msgs
+
+    fin_key = expand_label(c_hs, b"finished", b"", 32)
+    verify = hmac.new(fin_key, hashlib.sha256(transcript).digest(),
+                      hashlib.sha256).digest()
+    if mode == "finished":
+        verify = bytes([verify[0] ^ 1]) + verify[1:]
+    inner = b"\x14\x00\x00\x20" + verify + b"\x16"
+    aad = b"\x17\x03\x03" + struct.pack(">H", len(inner) + 16)
+    ct = AESGCM(c_key).encrypt(c_iv, inner, aad)
+    if mode == "mac":
+        ct = bytes([ct[0] ^ 0x80]) + ct[1:]
+    s.sendall(record(23, ct))
+
+    if mode == "ok":
+        print("finished-sent")
+        s.close()
+        return
+
+    print(outcome(s))
+
+
+main()
