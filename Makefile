@@ -108,21 +108,18 @@ NGX_BUILD   = $(BUILD)/nginx-src
 # half-written one.
 module:
 	@mkdir -p $(BUILD)
-	@flock $(BUILD)/.module.lock $(MAKE) --no-print-directory module-locked
-
-module-locked:
-	@rm -rf $(NGX_BUILD)
-	cp -r $(NGINX_SRC) $(NGX_BUILD)
-	cd $(NGX_BUILD) && bash -c '. ./conf_flags && ./configure \
-	  "$${NGX_CONF_FLAGS[@]}" --with-stream=dynamic --with-cc-opt=-O2 \
-	  --add-dynamic-module=$(CURDIR)' > configure.log 2>&1 \
-	  || { tail -20 configure.log; exit 1; }
-	$(MAKE) -C $(NGX_BUILD) -f objs/Makefile \
-	  objs/ngx_http_zigtls_module.so objs/ngx_stream_zigtls_module.so
-	for m in ngx_http_zigtls_module ngx_stream_zigtls_module; do \
-	  cp $(NGX_BUILD)/objs/$$m.so $(BUILD)/.$$m.so.tmp && \
-	  mv -f $(BUILD)/.$$m.so.tmp $(BUILD)/$$m.so || exit 1; \
-	done
+	flock $(BUILD)/.module.lock bash -ec ' \
+	  rm -rf $(NGX_BUILD); cp -r $(NGINX_SRC) $(NGX_BUILD); \
+	  cd $(NGX_BUILD); . ./conf_flags; \
+	  ./configure "$${NGX_CONF_FLAGS[@]}" --with-stream=dynamic \
+	    --with-cc-opt=-O2 --add-dynamic-module=$(CURDIR) \
+	    > configure.log 2>&1 || { tail -20 configure.log; exit 1; }; \
+	  $(MAKE) -f objs/Makefile \
+	    objs/ngx_http_zigtls_module.so objs/ngx_stream_zigtls_module.so; \
+	  for m in ngx_http_zigtls_module ngx_stream_zigtls_module; do \
+	    cp objs/$$m.so $(abspath $(BUILD))/.$$m.so.tmp; \
+	    mv -f $(abspath $(BUILD))/.$$m.so.tmp $(abspath $(BUILD))/$$m.so; \
+	  done'
 
 demo:
 	@sh demo/zigtls-demo.sh start
