@@ -416,7 +416,8 @@ ngx_http_zigtls_ops_reload_handler(ngx_http_request_t *r)
                                          slots[i]->name.len);
         p = ngx_slprintf(p, last, ",\"result\":\"%s\",\"generation\":%uL,"
                          "\"previous_generation\":%uL,\"certificates\":[",
-                         res[i].ok ? "ok" : "failed",
+                         res[i].ok == 1 ? "ok"
+                         : res[i].ok == 2 ? "unchanged" : "failed",
                          slots[i]->generation, slots[i]->prev_generation);
 
         for (j = 0; j < slots[i]->zscf->certificates->nelts; j++) {
@@ -427,7 +428,7 @@ ngx_http_zigtls_ops_reload_handler(ngx_http_request_t *r)
 
         p = ngx_slprintf(p, last, "]");
 
-        if (!res[i].ok) {
+        if (res[i].reason.len) {
             p = ngx_slprintf(p, last, ",\"reason\":");
             p = ngx_http_zigtls_ops_json_str(p, last, res[i].reason.data,
                                              res[i].reason.len);

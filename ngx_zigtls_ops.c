@@ -1492,9 +1492,13 @@ ngx_zigtls_ops_reload_slot(ngx_zigtls_ops_slot_t *slot, ngx_log_t *log,
         if (slot->previous == NULL
             || ss->prev_generation != slot->prev_generation)
         {
+            /* nothing to go back to: not an error */
             (void) ngx_cpystrn(reason, (u_char *) "no previous generation",
                                NGX_ZIGTLS_OPS_REASON_LEN);
-            goto failed;
+            res->ok = 2;
+            res->reason.data = reason;
+            res->reason.len = ngx_strlen(reason);
+            return NGX_OK;
         }
 
         ngx_zigtls_ops_swap(slot);
@@ -1511,6 +1515,13 @@ ngx_zigtls_ops_reload_slot(ngx_zigtls_ops_slot_t *slot, ngx_log_t *log,
 
         res->ok = 1;
         res->generation = slot->generation;
+        res->reason.len = 0;
+        return NGX_OK;
+    }
+
+    if (ss->last_ok && !ngx_zigtls_ops_stamps_differ(slot)) {
+        /* the files are what the active generation was loaded from */
+        res->ok = 2;
         res->reason.len = 0;
         return NGX_OK;
     }

@@ -178,7 +178,7 @@ struct ngx_zigtls_ops_main_s {
 
 
 typedef struct {
-    ngx_uint_t                 ok;
+    ngx_uint_t                 ok;          /* 0 failed, 1 ok, 2 unchanged */
     ngx_str_t                  reason;
     uint64_t                   generation;
 } ngx_zigtls_ops_result_t;
