@@ -50,6 +50,7 @@ static void *ngx_http_zigtls_ops_create_srv_conf(ngx_conf_t *cf);
 static char *ngx_http_zigtls_ops_merge_srv_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static void *ngx_http_zigtls_ops_create_loc_conf(ngx_conf_t *cf);
+static ngx_int_t ngx_http_zigtls_ops_init_module(ngx_cycle_t *cycle);
 static ngx_int_t ngx_http_zigtls_ops_init_process(ngx_cycle_t *cycle);
 
 
@@ -122,7 +123,7 @@ ngx_module_t  ngx_http_zigtls_ops_module = {
     ngx_http_zigtls_ops_commands,          /* module directives */
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
-    NULL,                                  /* init module */
+    ngx_http_zigtls_ops_init_module,       /* init module */
     ngx_http_zigtls_ops_init_process,      /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
@@ -608,6 +609,22 @@ static void *
 ngx_http_zigtls_ops_create_loc_conf(ngx_conf_t *cf)
 {
     return ngx_pcalloc(cf->pool, sizeof(ngx_http_zigtls_ops_loc_conf_t));
+}
+
+
+/* the key log warning again, now that the error log is open */
+
+static ngx_int_t
+ngx_http_zigtls_ops_init_module(ngx_cycle_t *cycle)
+{
+    ngx_zigtls_ops_main_t  *omcf;
+
+    omcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                               ngx_http_zigtls_ops_module);
+
+    ngx_zigtls_ops_warn_keylog(cycle, omcf);
+
+    return NGX_OK;
 }
 
 

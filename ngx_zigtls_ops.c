@@ -466,7 +466,7 @@ ngx_zigtls_ops_add_server(ngx_conf_t *cf, ngx_zigtls_ops_main_t *omcf,
 ngx_int_t
 ngx_zigtls_ops_check_zone(ngx_conf_t *cf, ngx_zigtls_ops_main_t *omcf)
 {
-    size_t  need, n;
+    size_t  need, n, slot;
 
     if (omcf->shm_zone == NULL) {
         return NGX_OK;
@@ -474,10 +474,15 @@ ngx_zigtls_ops_check_zone(ngx_conf_t *cf, ngx_zigtls_ops_main_t *omcf)
 
     n = omcf->slots.nelts;
 
-    /* the slab pool's own pages and page table, then ours */
-    need = 4 * ngx_pagesize
+    /* what the slab allocator hands out for one slot: a power of two */
+    for (slot = 8; slot < sizeof(ngx_zigtls_ops_shslot_t); slot <<= 1) {
+        /* void */
+    }
+
+    /* the slab pool's own header and page table, then ours */
+    need = 3 * ngx_pagesize
            + ngx_align(sizeof(ngx_zigtls_ops_sh_t), ngx_pagesize)
-           + n * ngx_align(sizeof(ngx_zigtls_ops_shslot_t), ngx_pagesize);
+           + ngx_align(n * slot, ngx_pagesize);
 
     need = ngx_max(need, 8 * ngx_pagesize);
 
@@ -492,6 +497,31 @@ ngx_zigtls_ops_check_zone(ngx_conf_t *cf, ngx_zigtls_ops_main_t *omcf)
     }
 
     return NGX_OK;
+}
+
+
+void
+ngx_zigtls_ops_warn_keylog(ngx_cycle_t *cycle, ngx_zigtls_ops_main_t *omcf)
+{
+    ngx_uint_t               i;
+    ngx_zigtls_ops_slot_t  **slots;
+
+    if (omcf == NULL || omcf->slots.elts == NULL) {
+        return;
+    }
+
+    slots = omcf->slots.elts;
+
+    for (i = 0; i < omcf->slots.nelts; i++) {
+        if (slots[i]->oscf->keylog_file) {
+            ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
+                          "zigtls_keylog is on for server \"%V\": the TLS "
+                          "secrets of every connection are written to "
+                          "\"%V\"; anyone who can read it can decrypt the "
+                          "traffic (debugging only)",
+                          &slots[i]->name, &slots[i]->oscf->keylog);
+        }
+    }
 }
 
 

@@ -201,6 +201,8 @@ ngx_int_t ngx_zigtls_ops_check_zone(ngx_conf_t *cf,
     ngx_zigtls_ops_main_t *omcf);
 ngx_int_t ngx_zigtls_ops_init_process(ngx_cycle_t *cycle,
     ngx_zigtls_ops_main_t *omcf);
+void ngx_zigtls_ops_warn_keylog(ngx_cycle_t *cycle,
+    ngx_zigtls_ops_main_t *omcf);
 
 /* run time */
 ngx_zigtls_ops_main_t *ngx_zigtls_ops_get_main(void);
