@@ -1596,6 +1596,7 @@ ngx_zigtls_variable_value(ngx_pool_t *pool, ngx_connection_t *c,
     ngx_str_t *value, uintptr_t what)
 {
     u_char             *p;
+    uint64_t            ms;
     size_t              len;
     const char         *s;
     ngx_zigtls_conn_t  *zc;
@@ -1644,9 +1645,16 @@ ngx_zigtls_variable_value(ngx_pool_t *pool, ngx_connection_t *c,
             return NGX_ERROR;
         }
 
+        /* the core's own measure (monotonic clock), else the event loop's */
+        ms = zt_conn_handshake_ms(zc->zt);
+
+        if (ms == 0) {
+            ms = zc->start;
+        }
+
         value->len = ngx_sprintf(p, "%T.%03M",
-                                 (time_t) (zc->start / 1000),
-                                 (ngx_msec_t) (zc->start % 1000))
+                                 (time_t) (ms / 1000),
+                                 (ngx_msec_t) (ms % 1000))
                      - p;
         value->data = p;
         return NGX_OK;
