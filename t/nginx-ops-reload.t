@@ -1,7 +1,7 @@
 #!/usr/bin/perl
 
 # zigtls operations plane: certificate hot reload with two workers.
-#   - a bounded client loop handshakes all the time while the certificate
+#   - four bounded client loops handshake all the time while the certificate
 #     files go good -> broken -> new good, with a POST to zigtls_reload
 #     after each: zero failed handshakes, generations 1 -> 2 -> 2 -> 3,
 #     the new certificate served right after each successful POST
@@ -181,11 +181,11 @@ my $keep_go = $t->dir . '/tmp/keep.go';
 my $kpid = start_bg({ stdout => $keep_out, stderr => $keep_out },
                     'python3', $keep, $p0, $keep_go);
 
-# the client loop runs through all of it
-my $loop_out = $t->dir . '/logs/loop.out';
+# four client loops run through all of it
 my $stop = $t->dir . '/tmp/loop.stop';
-my $lpid = start_bg({ stdout => $loop_out, stderr => $loop_out },
-                    'python3', $probe, $p0, 'loop', $stop);
+my @lpids = map { start_bg({ stdout => $t->dir . "/logs/loop$_.out",
+                             stderr => $t->dir . "/logs/loop$_.out" },
+                           'python3', $probe, $p0, 'loop', $stop) } 1 .. 4;
 sleep(0.5);
 
 my ($code, $j, $raw);
@@ -237,15 +237,16 @@ sleep(0.3);
 # stop the loop and read it
 $t->write_file($stop, '');
 my $deadline = time + 20;
-while (time < $deadline && waitpid($lpid, POSIX::WNOHANG()) == 0) {
+while (time < $deadline && @lpids) {
+    @lpids = grep { waitpid($_, POSIX::WNOHANG()) == 0 } @lpids;
     sleep(0.05);
 }
-stop_pid($lpid, 1);
-my @loop = split /\n/, $t->read_file($loop_out);
+stop_pid($_, 1) for @lpids;
+my @loop = map { split /\n/, $t->read_file("logs/loop$_.out") } 1 .. 4;
 my @fail = grep { /^fail/ } @loop;
 my %seen;
 for (@loop) { $seen{$1}++ if /^gen (\d+) / }
-ok(@loop > 20, scalar(@loop) . ' handshakes in the client loop');
+ok(@loop > 80, scalar(@loop) . ' handshakes in the client loops');
 is(scalar @fail, 0, 'zero failed handshakes during the reloads')
     or diag(join("\n", @fail[0 .. ($#fail < 5 ? $#fail : 5)]));
 ok($seen{1} && $seen{2} && $seen{3},
