@@ -45,6 +45,7 @@ void zt_conn_free(zt_conn *c)
     zt_hs_release(c);
     zt_dir_clear(&c->rd);
     zt_dir_clear(&c->wr);
+    free(c->sni);
     free_buf(&c->in, ZT_INBUF_SIZE);
     free_buf(&c->out, c->out_cap);
     zt_memzero(c, sizeof(*c));
@@ -126,7 +127,7 @@ static zt_err hs_append(zt_conn *c, const uint8_t *p, size_t n)
 static zt_err run_messages(zt_conn *c, const uint8_t *p, size_t n,
                            size_t *used)
 {
-    const zt_aead *before = c->rd.aead;
+    unsigned before = c->rd.epoch;
     uint32_t mlen;
     zt_err e;
 
@@ -142,16 +143,16 @@ static zt_err run_messages(zt_conn *c, const uint8_t *p, size_t n,
         if (e != ZT_OK)
             return e;
         *used += 4 + (size_t)mlen;
-        if (c->rd.aead != before && *used != n)
+        if (c->rd.epoch != before && *used != n)
             return ZT_E_UNEXPECTED_MESSAGE;
-        before = c->rd.aead;
+        before = c->rd.epoch;
     }
     return ZT_OK;
 }
 
 static zt_err on_handshake_data(zt_conn *c, const uint8_t *p, size_t n)
 {
-    const zt_aead *before = c->rd.aead;
+    unsigned before = c->rd.epoch;
     size_t used;
     zt_err e;
 
@@ -171,7 +172,7 @@ static zt_err on_handshake_data(zt_conn *c, const uint8_t *p, size_t n)
     }
     if (e != ZT_OK)
         return e;
-    if (c->hs_len > 0 && c->rd.aead != before)
+    if (c->hs_len > 0 && c->rd.epoch != before)
         return ZT_E_UNEXPECTED_MESSAGE;
     if (c->hs_len >= 4) {
         uint32_t mlen = ((uint32_t)c->hs[1] << 16) |
@@ -200,7 +201,7 @@ static zt_err on_record(zt_conn *c, uint8_t type, uint8_t *rec, size_t len)
         c->ccs_seen = 1;
         return ZT_OK;
     }
-    if (c->rd.aead != NULL) {
+    if (c->rd.keyed) {
         if (type == ZT_CT_APPDATA) {
             e = zt_unprotect(c, rec, len, &inner, &n);
             if (e == ZT_E_BAD_RECORD_MAC && c->st == ZT_S_WAIT_FINISHED &&
@@ -264,7 +265,7 @@ static zt_err process(zt_conn *c)
         if (type < ZT_CT_CCS || type > ZT_CT_APPDATA)
             return zt_fail(c, ZT_E_UNEXPECTED_MESSAGE);
         /* Section 5.1/5.2: 2^14 plaintext, 2^14 + 256 protected. */
-        max = (c->rd.aead != NULL && type == ZT_CT_APPDATA)
+        max = (c->rd.keyed && type == ZT_CT_APPDATA)
                   ? ZT_MAX_CIPHERTEXT
                   : ZT_MAX_PLAINTEXT;
         if (rlen > max)
@@ -503,13 +504,22 @@ zt_err zt_conn_release_buffers(zt_conn *c)
     } else {
         busy = 1;
     }
+    if (!busy && c->done) {
+        /* the AEAD contexts (key schedules) are rebuilt from the traffic
+         * secrets on the next record: a few microseconds per wake-up
+         * against about a kilobyte per idle connection */
+        zt_aead_free(c->rd.aead);
+        zt_aead_free(c->wr.aead);
+        c->rd.aead = c->wr.aead = NULL;
+    }
     return busy ? ZT_E_STATE : ZT_OK;
 }
 
 size_t zt_conn_buffer_bytes(const zt_conn *c)
 {
     return (c->in ? ZT_INBUF_SIZE : 0) + c->out_cap + c->hs_cap +
-           c->hs_out_cap;
+           c->hs_out_cap + (c->hss ? sizeof(*c->hss) : 0) +
+           (c->sni ? strlen(c->sni) + 1 : 0);
 }
 
 /* ---- state and facts -------------------------------------------------------- */
@@ -576,12 +586,12 @@ uint16_t zt_conn_sigalg(const zt_conn *c)
 
 const char *zt_conn_sni(const zt_conn *c)
 {
-    return c->sni[0] ? c->sni : NULL;
+    return c->sni;
 }
 
 const char *zt_conn_alpn(const zt_conn *c)
 {
-    return c->alpn[0] ? c->alpn : NULL;
+    return c->alpn;
 }
 
 int zt_conn_resumed(const zt_conn *c)

@@ -242,7 +242,9 @@ const zt_suite_info *zt_suite_lookup(uint16_t id);
 
 /* ---- one direction of record protection -------------------------------- */
 typedef struct zt_dir {
-    zt_aead *aead;       /* NULL while unprotected */
+    zt_aead *aead;       /* NULL while unprotected, or dropped while idle */
+    unsigned keyed;      /* a traffic key is installed */
+    unsigned epoch;      /* bumped at every key change */
     uint8_t iv[ZT_AEAD_NONCE_LEN];
     uint64_t seq;
     uint8_t secret[ZT_MAX_HASH_LEN]; /* current traffic secret (KeyUpdate) */
@@ -290,6 +292,23 @@ typedef struct zt_ch {
 
 zt_err zt_parse_client_hello(const uint8_t *body, size_t len, zt_ch *ch) ZT_WUR;
 
+/* ---- handshake-only state: allocated at the first ClientHello, wiped and
+ * freed once the client Finished verifies, so a connected (and idle)
+ * connection does not carry it ---------------------------------------------- */
+typedef struct zt_hs_state {
+    uint8_t master[ZT_MAX_HASH_LEN];
+    uint8_t c_hs[ZT_MAX_HASH_LEN];
+    uint8_t s_hs[ZT_MAX_HASH_LEN];
+    uint8_t c_ap[ZT_MAX_HASH_LEN]; /* installed when the client Finished verifies */
+    uint8_t client_random[32];
+    uint8_t server_random[32];
+    uint8_t session_id[32];
+    size_t session_id_len;
+    uint8_t ch1_digest[32];
+    uint8_t cookie[255];
+    size_t cookie_len;
+} zt_hs_state;
+
 /* ---- the connection ------------------------------------------------------ */
 struct zt_conn {
     const zt_config *cfg; /* as created */
@@ -322,19 +341,9 @@ struct zt_conn {
     int cred_index;
     size_t hlen;
     zt_hash *transcript;
-    uint8_t master[ZT_MAX_HASH_LEN];
-    uint8_t c_hs[ZT_MAX_HASH_LEN];
-    uint8_t s_hs[ZT_MAX_HASH_LEN];
-    uint8_t c_ap[ZT_MAX_HASH_LEN]; /* installed when the client Finished verifies */
-    uint8_t server_random[32];
-    uint8_t client_random[32];
-    uint8_t session_id[32];
-    size_t session_id_len;
-    uint8_t ch1_digest[32];
-    uint8_t cookie[255];
-    size_t cookie_len;
-    char sni[ZT_MAX_SNI_LEN + 1];
-    char alpn[ZT_MAX_ALPN_LEN + 1];
+    zt_hs_state *hss;   /* first ClientHello to client Finished only */
+    char *sni;          /* NUL-terminated, or NULL */
+    const char *alpn;   /* the selected protocol, inside the config */
     size_t early_skip; /* 0-RTT bytes we may still discard (4.2.10) */
     uint64_t t_start, t_done;
     uint64_t key_updates;
@@ -351,6 +360,7 @@ zt_err zt_protect_in_place(zt_conn *c, uint8_t type, size_t at,
 zt_err zt_unprotect(zt_conn *c, uint8_t *rec, size_t len, uint8_t *type,
                     size_t *pt_len) ZT_WUR;
 zt_err zt_set_key(zt_conn *c, zt_dir *d, const uint8_t *secret) ZT_WUR;
+zt_err zt_dir_ready(zt_conn *c, zt_dir *d) ZT_WUR;
 void zt_dir_clear(zt_dir *d);
 /* keysched.c */
 zt_err zt_hkdf_expand_label(zt_hash_alg alg, const uint8_t *secret,

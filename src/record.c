@@ -12,8 +12,8 @@ void zt_dir_clear(zt_dir *d)
     zt_memzero(d, sizeof(*d));
 }
 
-/* Install a traffic secret: key and iv per section 7.3. */
-zt_err zt_set_key(zt_conn *c, zt_dir *d, const uint8_t *secret)
+/* Key and iv from a traffic secret, section 7.3. */
+static zt_err make_aead(zt_conn *c, zt_dir *d, const uint8_t *secret)
 {
     uint8_t key[ZT_AEAD_MAX_KEY_LEN];
     zt_hash_alg h = c->suite->hash;
@@ -35,10 +35,29 @@ zt_err zt_set_key(zt_conn *c, zt_dir *d, const uint8_t *secret)
         return ZT_E_NOMEM;
     zt_aead_free(d->aead);
     d->aead = a;
+    return ZT_OK;
+}
+
+/* Install a new traffic secret for one direction. */
+zt_err zt_set_key(zt_conn *c, zt_dir *d, const uint8_t *secret)
+{
+    zt_err e = make_aead(c, d, secret);
+
+    if (e != ZT_OK)
+        return e;
     d->seq = 0;
+    d->keyed = 1;
+    d->epoch++;
     if (secret != d->secret)
         memcpy(d->secret, secret, c->hlen);
     return ZT_OK;
+}
+
+/* The AEAD context, rebuilt from the secret if an idle connection gave it
+ * back (zt_conn_release_buffers). */
+zt_err zt_dir_ready(zt_conn *c, zt_dir *d)
+{
+    return d->aead != NULL ? ZT_OK : make_aead(c, d, d->secret);
 }
 
 /* Per-record nonce: the iv XOR the 64-bit sequence number (section 5.3). */
@@ -86,6 +105,8 @@ zt_err zt_protect_in_place(zt_conn *c, uint8_t type, size_t at, size_t n)
 
     if (c->wr.seq == UINT64_MAX)
         return ZT_E_INTERNAL; /* never reached: KeyUpdate comes first */
+    if (zt_dir_ready(c, &c->wr) != ZT_OK)
+        return ZT_E_NOMEM;
     h[5 + n] = type;
     h[0] = ZT_CT_APPDATA;
     h[1] = 0x03;
@@ -112,7 +133,7 @@ zt_err zt_emit_record(zt_conn *c, uint8_t type, const uint8_t *p, size_t n)
     at = c->out_len;
     if (n)
         memcpy(c->out + at + 5, p, n);
-    if (c->wr.aead != NULL && type != ZT_CT_CCS)
+    if (c->wr.keyed && type != ZT_CT_CCS)
         return zt_protect_in_place(c, type, at, n);
     c->out[at] = type;
     c->out[at + 1] = 0x03;
@@ -142,6 +163,8 @@ zt_err zt_unprotect(zt_conn *c, uint8_t *rec, size_t len, uint8_t *type,
         return ZT_E_RECORD_OVERFLOW; /* TLSInnerPlaintext > 2^14 + 1 */
     if (c->rd.seq == UINT64_MAX)
         return ZT_E_BAD_RECORD_MAC;
+    if (zt_dir_ready(c, &c->rd) != ZT_OK)
+        return ZT_E_NOMEM;
     make_nonce(&c->rd, nonce);
     if (zt_aead_open(c->rd.aead, nonce, rec - 5, 5, rec, n, rec + n))
         return ZT_E_BAD_RECORD_MAC;

@@ -96,6 +96,11 @@ void zt_hs_release(zt_conn *c)
     c->hs_len = c->hs_cap = c->hs_out_len = c->hs_out_cap = 0;
     zt_hash_free(c->transcript);
     c->transcript = NULL;
+    if (c->hss) {
+        zt_memzero(c->hss, sizeof(*c->hss));
+        free(c->hss);
+        c->hss = NULL;
+    }
 }
 
 /* ---- key log (NSS format) --------------------------------------------- */
@@ -110,7 +115,7 @@ static void keylog(zt_conn *c, const char *label, const uint8_t *secret)
     at = (size_t)snprintf(line, sizeof(line), "%s ", label);
     for (i = 0; i < 32; i++)
         at += (size_t)snprintf(line + at, sizeof(line) - at, "%02x",
-                               c->client_random[i]);
+                               c->hss->client_random[i]);
     line[at++] = ' ';
     for (i = 0; i < c->hlen; i++)
         at += (size_t)snprintf(line + at, sizeof(line) - at, "%02x",
@@ -208,13 +213,13 @@ static zt_err apply_policy(zt_conn *c, const zt_ch *ch)
         return ZT_E_POLICY_SNI;
     if (ch->sni != NULL && (u->policy & ZT_POLICY_SNI_ALLOWLIST)) {
         for (i = 0; i < u->n_names; i++)
-            if (name_matches(u->names[i], ch->sni ? c->sni : "",
+            if (name_matches(u->names[i], c->sni ? c->sni : "",
                              ch->sni_len))
                 break;
         if (i == u->n_names)
             return ZT_E_POLICY_SNI;
     }
-    c->alpn[0] = '\0';
+    c->alpn = NULL;
     if (u->n_alpn == 0)
         return ZT_OK; /* we speak no ALPN: ignore the client's list */
     if (!ch->has_alpn)
@@ -226,7 +231,7 @@ static zt_err apply_policy(zt_conn *c, const zt_ch *ch)
         while (zt_cur_left(&it) && zt_cur_vec(&it, 1, &name) == 0) {
             if (zt_cur_left(&name) == u->alpn_len[i] &&
                 memcmp(name.p, u->alpn[i], u->alpn_len[i]) == 0) {
-                memcpy(c->alpn, u->alpn[i], (size_t)u->alpn_len[i] + 1);
+                c->alpn = (const char *)u->alpn[i];
                 return ZT_OK;
             }
         }
@@ -368,7 +373,7 @@ static zt_err send_ccs_once(zt_conn *c)
 
     /* Middlebox compatibility (appendix D.4): only if the client sent a
      * legacy_session_id, once, right after our first handshake message. */
-    if (c->session_id_len == 0 || c->ccs_sent)
+    if (c->hss->session_id_len == 0 || c->ccs_sent)
         return ZT_OK;
     c->ccs_sent = 1;
     return zt_emit_record(c, ZT_CT_CCS, &one, 1);
@@ -393,19 +398,19 @@ static zt_err send_hrr(zt_conn *c)
         zt_hash_update(c->transcript, th, c->hlen))
         return ZT_E_NOMEM;
 
-    c->cookie_len = c->use->cookie_len;
-    if (c->use->rnd(c->use->rnd_arg, c->cookie, c->cookie_len))
+    c->hss->cookie_len = c->use->cookie_len;
+    if (c->use->rnd(c->use->rnd_arg, c->hss->cookie, c->hss->cookie_len))
         return ZT_E_INTERNAL;
 
-    e = hs_begin(c, 128 + c->cookie_len, &w);
+    e = hs_begin(c, 128 + c->hss->cookie_len, &w);
     if (e != ZT_OK)
         return e;
     zt_wr_u8(&w, ZT_HS_SERVER_HELLO);
     zt_wr_u24(&w, 0);
     zt_wr_u16(&w, 0x0303);
     zt_wr_bytes(&w, hrr_random, 32);
-    zt_wr_u8(&w, (unsigned)c->session_id_len);
-    zt_wr_bytes(&w, c->session_id, c->session_id_len);
+    zt_wr_u8(&w, (unsigned)c->hss->session_id_len);
+    zt_wr_bytes(&w, c->hss->session_id, c->hss->session_id_len);
     zt_wr_u16(&w, c->suite->id);
     zt_wr_u8(&w, 0);
     ext = zt_wr_open(&w, 2);
@@ -413,9 +418,9 @@ static zt_err send_hrr(zt_conn *c)
     zt_wr_u16(&w, 2);
     zt_wr_u16(&w, c->group);
     zt_wr_u16(&w, ZT_EXT_COOKIE);
-    zt_wr_u16(&w, (unsigned)c->cookie_len + 2);
-    zt_wr_u16(&w, (unsigned)c->cookie_len);
-    zt_wr_bytes(&w, c->cookie, c->cookie_len);
+    zt_wr_u16(&w, (unsigned)c->hss->cookie_len + 2);
+    zt_wr_u16(&w, (unsigned)c->hss->cookie_len);
+    zt_wr_bytes(&w, c->hss->cookie, c->hss->cookie_len);
     zt_wr_u16(&w, ZT_EXT_SUPPORTED_VERSIONS);
     zt_wr_u16(&w, 2);
     zt_wr_u16(&w, ZT_TLS13);
@@ -444,9 +449,9 @@ static zt_err send_server_hello(zt_conn *c, const uint8_t *pub, size_t pub_len)
     zt_wr_u8(&w, ZT_HS_SERVER_HELLO);
     zt_wr_u24(&w, 0);
     zt_wr_u16(&w, 0x0303);
-    zt_wr_bytes(&w, c->server_random, 32);
-    zt_wr_u8(&w, (unsigned)c->session_id_len);
-    zt_wr_bytes(&w, c->session_id, c->session_id_len);
+    zt_wr_bytes(&w, c->hss->server_random, 32);
+    zt_wr_u8(&w, (unsigned)c->hss->session_id_len);
+    zt_wr_bytes(&w, c->hss->session_id, c->hss->session_id_len);
     zt_wr_u16(&w, c->suite->id);
     zt_wr_u8(&w, 0);
     ext = zt_wr_open(&w, 2);
@@ -496,7 +501,7 @@ static zt_err send_encrypted_extensions(zt_conn *c, const zt_ch *ch)
         zt_wr_u16(&w, ZT_EXT_SERVER_NAME);
         zt_wr_u16(&w, 0);
     }
-    if (c->alpn[0] != '\0') {
+    if (c->alpn != NULL) {
         l = strlen(c->alpn);
         zt_wr_u16(&w, ZT_EXT_ALPN);
         zt_wr_u16(&w, (unsigned)(l + 3));
@@ -578,7 +583,7 @@ static zt_err send_finished(zt_conn *c)
 
     if (zt_hash_peek(c->transcript, th))
         return ZT_E_INTERNAL;
-    e = zt_finished_mac(c->suite->hash, c->s_hs, th, mac);
+    e = zt_finished_mac(c->suite->hash, c->hss->s_hs, th, mac);
     if (e == ZT_OK)
         e = hs_begin(c, 4 + c->hlen, &w);
     if (e == ZT_OK) {
@@ -612,9 +617,9 @@ static zt_err handshake_secrets(zt_conn *c, const uint8_t *shared,
     if (zt_hkdf_extract(h, derived, c->hlen, shared, shared_len, hs_secret) ||
         zt_hash_peek(c->transcript, th))
         goto out;
-    e = zt_derive_secret(h, hs_secret, "c hs traffic", th, c->c_hs);
+    e = zt_derive_secret(h, hs_secret, "c hs traffic", th, c->hss->c_hs);
     if (e == ZT_OK)
-        e = zt_derive_secret(h, hs_secret, "s hs traffic", th, c->s_hs);
+        e = zt_derive_secret(h, hs_secret, "s hs traffic", th, c->hss->s_hs);
 out:
     zt_memzero(early, sizeof(early));
     zt_memzero(derived, sizeof(derived));
@@ -636,16 +641,16 @@ static zt_err master_secrets(zt_conn *c, const uint8_t *hs_secret,
     if (e != ZT_OK)
         goto out;
     e = ZT_E_INTERNAL;
-    if (zt_hkdf_extract(h, derived, c->hlen, zeros, c->hlen, c->master) ||
+    if (zt_hkdf_extract(h, derived, c->hlen, zeros, c->hlen, c->hss->master) ||
         zt_hash_peek(c->transcript, th))
         goto out;
-    e = zt_derive_secret(h, c->master, "c ap traffic", th, c->c_ap);
+    e = zt_derive_secret(h, c->hss->master, "c ap traffic", th, c->hss->c_ap);
     if (e == ZT_OK)
-        e = zt_derive_secret(h, c->master, "s ap traffic", th, s_ap);
+        e = zt_derive_secret(h, c->hss->master, "s ap traffic", th, s_ap);
     if (e == ZT_OK && c->use->keylog) {
-        e = zt_derive_secret(h, c->master, "exp master", th, exp);
+        e = zt_derive_secret(h, c->hss->master, "exp master", th, exp);
         if (e == ZT_OK) {
-            keylog(c, "CLIENT_TRAFFIC_SECRET_0", c->c_ap);
+            keylog(c, "CLIENT_TRAFFIC_SECRET_0", c->hss->c_ap);
             keylog(c, "SERVER_TRAFFIC_SECRET_0", s_ap);
             keylog(c, "EXPORTER_SECRET", exp);
         }
@@ -670,7 +675,7 @@ static zt_err server_flight(zt_conn *c, const zt_ch *ch, zt_cur share)
 
     if (zt_cur_left(&share) != zt_kx_pub_len(c->group))
         return ZT_E_BAD_KEY_SHARE;
-    if (u->rnd(u->rnd_arg, c->server_random, 32))
+    if (u->rnd(u->rnd_arg, c->hss->server_random, 32))
         return ZT_E_INTERNAL;
     if (zt_kx_keygen(c->group, u->rnd, u->rnd_arg, priv, pub, &pub_len))
         return ZT_E_INTERNAL;
@@ -688,11 +693,11 @@ static zt_err server_flight(zt_conn *c, const zt_ch *ch, zt_cur share)
         e = handshake_secrets(c, shared, shared_len, hs_secret);
     if (e != ZT_OK)
         goto out;
-    keylog(c, "CLIENT_HANDSHAKE_TRAFFIC_SECRET", c->c_hs);
-    keylog(c, "SERVER_HANDSHAKE_TRAFFIC_SECRET", c->s_hs);
-    e = zt_set_key(c, &c->wr, c->s_hs);
+    keylog(c, "CLIENT_HANDSHAKE_TRAFFIC_SECRET", c->hss->c_hs);
+    keylog(c, "SERVER_HANDSHAKE_TRAFFIC_SECRET", c->hss->s_hs);
+    e = zt_set_key(c, &c->wr, c->hss->s_hs);
     if (e == ZT_OK)
-        e = zt_set_key(c, &c->rd, c->c_hs);
+        e = zt_set_key(c, &c->rd, c->hss->c_hs);
     if (ch->has_record_size_limit &&
         (size_t)ch->record_size_limit - 1 < c->max_frag)
         c->max_frag = (size_t)ch->record_size_limit - 1;
@@ -720,19 +725,31 @@ out:
     return e;
 }
 
+/* Copy the SNI out of the message: the embedder logs it, also when the
+ * ClientHello fails. */
+static zt_err keep_sni(zt_conn *c, const zt_ch *ch)
+{
+    if (ch->sni == NULL || c->sni != NULL)
+        return ZT_OK;
+    c->sni = malloc(ch->sni_len + 1);
+    if (c->sni == NULL)
+        return ZT_E_NOMEM;
+    memcpy(c->sni, ch->sni, ch->sni_len);
+    c->sni[ch->sni_len] = '\0';
+    return ZT_OK;
+}
+
 static zt_err first_client_hello(zt_conn *c, const zt_ch *ch)
 {
     zt_err e;
 
-    memcpy(c->client_random, ch->random, 32);
-    memcpy(c->session_id, ch->session_id, ch->session_id_len);
-    c->session_id_len = ch->session_id_len;
-    memcpy(c->ch1_digest, ch->fixed_digest, 32);
-    if (ch->sni != NULL) {
-        memcpy(c->sni, ch->sni, ch->sni_len);
-        c->sni[ch->sni_len] = '\0';
-    }
-    e = run_callback(c, ch);
+    memcpy(c->hss->client_random, ch->random, 32);
+    memcpy(c->hss->session_id, ch->session_id, ch->session_id_len);
+    c->hss->session_id_len = ch->session_id_len;
+    memcpy(c->hss->ch1_digest, ch->fixed_digest, 32);
+    e = keep_sni(c, ch);
+    if (e == ZT_OK)
+        e = run_callback(c, ch);
     if (e == ZT_OK)
         e = apply_policy(c, ch);
     if (e == ZT_OK)
@@ -752,8 +769,16 @@ static zt_err on_client_hello(zt_conn *c, const uint8_t *msg, size_t len)
     int second = c->st == ZT_S_WAIT_CH2;
 
     e = zt_parse_client_hello(msg + 4, len - 4, &ch);
-    if (e != ZT_OK)
+    if (e != ZT_OK) {
+        if (!second)
+            (void)keep_sni(c, &ch);
         return e;
+    }
+    if (c->hss == NULL) {
+        c->hss = calloc(1, sizeof(*c->hss));
+        if (c->hss == NULL)
+            return ZT_E_NOMEM;
+    }
     if (!second) {
         /* 0-RTT is not accepted: the client's early records are skipped
          * (4.2.10) -- trial-decrypted after a ServerHello, or dropped
@@ -764,10 +789,10 @@ static zt_err on_client_hello(zt_conn *c, const uint8_t *msg, size_t len)
     } else {
         /* Section 4.1.2: the second ClientHello repeats the first except
          * for key_share, early_data, cookie, pre_shared_key, padding. */
-        if (!zt_ct_equal(ch.fixed_digest, c->ch1_digest, 32))
+        if (!zt_ct_equal(ch.fixed_digest, c->hss->ch1_digest, 32))
             return ZT_E_HRR_MISMATCH;
-        if (!ch.has_cookie || zt_cur_left(&ch.cookie) != c->cookie_len ||
-            !zt_ct_equal(ch.cookie.p, c->cookie, c->cookie_len))
+        if (!ch.has_cookie || zt_cur_left(&ch.cookie) != c->hss->cookie_len ||
+            !zt_ct_equal(ch.cookie.p, c->hss->cookie, c->hss->cookie_len))
             return ZT_E_HRR_MISMATCH;
         if (ch.has_early_data)
             return ZT_E_HRR_MISMATCH;
@@ -827,23 +852,19 @@ static zt_err on_finished(zt_conn *c, const uint8_t *msg, size_t len)
         return ZT_E_DECODE;
     if (zt_hash_peek(c->transcript, th))
         return ZT_E_INTERNAL;
-    e = zt_finished_mac(c->suite->hash, c->c_hs, th, mac);
+    e = zt_finished_mac(c->suite->hash, c->hss->c_hs, th, mac);
     if (e != ZT_OK)
         return e;
     ok = zt_ct_equal(mac, msg + 4, c->hlen);
     zt_memzero(mac, sizeof(mac));
     if (!ok)
         return ZT_E_BAD_FINISHED;
-    e = zt_set_key(c, &c->rd, c->c_ap);
+    e = zt_set_key(c, &c->rd, c->hss->c_ap);
     if (e != ZT_OK)
         return e;
     /* Resumption (res master over the transcript through this Finished)
      * is derived here once session tickets exist. */
-    zt_memzero(c->c_hs, sizeof(c->c_hs));
-    zt_memzero(c->s_hs, sizeof(c->s_hs));
-    zt_memzero(c->c_ap, sizeof(c->c_ap));
-    zt_memzero(c->master, sizeof(c->master));
-    zt_hs_release(c);
+    zt_hs_release(c); /* wipes the handshake secrets */
     c->st = ZT_S_CONNECTED;
     c->done = 1;
     if (c->cfg->clock)

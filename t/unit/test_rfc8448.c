@@ -416,10 +416,10 @@ static void run_section(const section *s, const trace *keys)
                   s->file, t.e[i].step, n, wn);
         if (!(zt_conn_state(c) & ZT_ST_HANDSHAKE_DONE) &&
             c->st == ZT_S_WAIT_FINISHED) {
-            check_secret(&t, "tls13 c hs traffic", c->c_hs);
-            check_secret(&t, "tls13 s hs traffic", c->s_hs);
+            check_secret(&t, "tls13 c hs traffic", c->hss->c_hs);
+            check_secret(&t, "tls13 s hs traffic", c->hss->s_hs);
             check_secret(&t, "tls13 s ap traffic", c->wr.secret);
-            check_secret(&t, "tls13 c ap traffic", c->c_ap);
+            check_secret(&t, "tls13 c ap traffic", c->hss->c_ap);
         }
     }
     CHECK(server_rec > 0 && client_rec > 0);
