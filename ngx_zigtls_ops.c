@@ -1870,6 +1870,118 @@ ngx_zigtls_ops_quantiles(ngx_zigtls_ops_sh_t *sh, double *q)
 }
 
 
+/*
+ * What the status pages list per server: this module's servers with their
+ * certificate paths, then the servers of the other module (stream, when
+ * it shares the zone) of the current configuration, known only by what
+ * their key in shared memory says.
+ */
+
+typedef struct {
+    ngx_str_t                  name;
+    ngx_str_t                  certs[ZT_MAX_CREDENTIALS];
+    ngx_uint_t                 ncerts;
+    ngx_zigtls_ops_shslot_t   *sh;
+} ngx_zigtls_ops_entry_t;
+
+
+static ngx_uint_t
+ngx_zigtls_ops_entries(ngx_pool_t *pool, ngx_zigtls_ops_entry_t **out)
+{
+    u_char                   *p, *q, *end;
+    ngx_uint_t                i, j, n, local, nslots;
+    ngx_zigtls_file_t        *certs;
+    ngx_zigtls_ops_sh_t      *sh;
+    ngx_zigtls_ops_main_t    *omcf;
+    ngx_zigtls_ops_slot_t   **slots;
+    ngx_zigtls_ops_entry_t   *e;
+    ngx_zigtls_ops_shslot_t  *ss;
+
+    omcf = ngx_zigtls_ops_cur;
+    sh = ngx_zigtls_ops_shm;
+
+    local = omcf->slots.elts ? omcf->slots.nelts : 0;
+    slots = omcf->slots.elts;
+    nslots = sh->nslots;
+
+    e = ngx_pcalloc(pool, (local + nslots + 1) * sizeof(ngx_zigtls_ops_entry_t));
+    if (e == NULL) {
+        *out = NULL;
+        return 0;
+    }
+
+    n = 0;
+
+    for (i = 0; i < local; i++) {
+        e[n].name = slots[i]->name;
+        e[n].sh = slots[i]->sh;
+        certs = slots[i]->zscf->certificates->elts;
+
+        for (j = 0; j < slots[i]->zscf->certificates->nelts
+                    && j < ZT_MAX_CREDENTIALS; j++)
+        {
+            e[n].certs[j] = certs[j].name;
+        }
+
+        e[n].ncerts = j;
+        n++;
+    }
+
+    for (ss = sh->slots; ss && n < local + nslots; ss = ss->next) {
+        if (ss->config_seq != sh->config_seq) {
+            continue;
+        }
+
+        for (i = 0; i < local; i++) {
+            if (slots[i]->sh == ss) {
+                break;
+            }
+        }
+
+        if (i < local) {
+            continue;
+        }
+
+        /* key: name|first certificate|index */
+
+        p = ss->key;
+        end = p + ngx_strnlen(p, sizeof(ss->key));
+        q = ngx_strlchr(p, end, '|');
+
+        if (q == NULL) {
+            continue;
+        }
+
+        e[n].name.data = p;
+        e[n].name.len = q - p;
+
+        p = q + 1;
+        q = ngx_strlchr(p, end, '|');
+
+        e[n].certs[0].data = p;
+        e[n].certs[0].len = q ? (size_t) (q - p) : (size_t) (end - p);
+
+        for (j = 1; j < ZT_MAX_CREDENTIALS; j++) {
+            e[n].certs[j].data = ngx_pnalloc(pool, NGX_INT_T_LEN + 1);
+            if (e[n].certs[j].data == NULL) {
+                break;
+            }
+
+            e[n].certs[j].len = ngx_sprintf(e[n].certs[j].data, "#%ui", j)
+                                - e[n].certs[j].data;
+        }
+
+        e[n].ncerts = ZT_MAX_CREDENTIALS;
+        e[n].sh = ss;
+        n++;
+    }
+
+    *out = e;
+
+    return n;
+}
+
+
 #define ngx_zigtls_ops_help(p, last, name, type, help)                      \
     p = ngx_slprintf(p, last, "# HELP " name " " help "\n# TYPE " name     \
                      " " type "\n")
@@ -1883,13 +1995,12 @@ ngx_zigtls_ops_render(ngx_pool_t *pool, ngx_uint_t prom)
     size_t                    size;
     uint64_t                  cum;
     ngx_buf_t                *b;
-    ngx_uint_t                i, j, k, n, any;
+    ngx_uint_t                i, j, k, n;
     const char               *name;
     ngx_zigtls_ops_sh_t      *sh;
     ngx_zigtls_ops_main_t    *omcf;
-    ngx_zigtls_ops_slot_t   **slots, *slot;
+    ngx_zigtls_ops_entry_t   *ent;
     ngx_zigtls_ops_shslot_t  *ss;
-    ngx_zigtls_file_t        *certs;
 
     omcf = ngx_zigtls_ops_cur;
     sh = ngx_zigtls_ops_shm;
@@ -1898,8 +2009,10 @@ ngx_zigtls_ops_render(ngx_pool_t *pool, ngx_uint_t prom)
         return NULL;
     }
 
-    n = omcf->slots.elts ? omcf->slots.nelts : 0;
-    slots = omcf->slots.elts;
+    n = ngx_zigtls_ops_entries(pool, &ent);
+    if (ent == NULL) {
+        return NULL;
+    }
 
     size = 64 * 1024 + n * 8 * 1024;
 
@@ -1963,30 +2076,27 @@ ngx_zigtls_ops_render(ngx_pool_t *pool, ngx_uint_t prom)
         p = ngx_slprintf(p, last, "\n");
 
         for (i = 0; i < n; i++) {
-            slot = slots[i];
-            ss = slot->sh;
-            certs = slot->zscf->certificates->elts;
+            ss = ent[i].sh;
 
             if (ss == NULL) {
                 p = ngx_slprintf(p, last, "server \"%V\": no room in zone\n",
-                                 &slot->name);
+                                 &ent[i].name);
                 continue;
             }
 
             p = ngx_slprintf(p, last,
                      "server \"%V\": generation %uA (previous %uA), "
                      "reloads ok %uA failed %uA, last %s%s%s%s\n",
-                     &slot->name, ss->generation, ss->prev_generation,
+                     &ent[i].name, ss->generation, ss->prev_generation,
                      ss->reload_ok, ss->reload_failed,
                      ss->last_ok ? "ok" : "failed",
-                     ss->last_ok ? "" : " (", ss->last_ok ? (u_char *) "" : ss->reason,
+                     ss->last_ok ? "" : " (",
+                     ss->last_ok ? (u_char *) "" : ss->reason,
                      ss->last_ok ? "" : ")");
 
-            for (j = 0; j < ss->ncerts
-                        && j < slot->zscf->certificates->nelts; j++)
-            {
+            for (j = 0; j < ss->ncerts && j < ent[i].ncerts; j++) {
                 p = ngx_slprintf(p, last, "  %V: not after %L\n",
-                                 &certs[j].name, ss->not_after[j]);
+                                 &ent[i].certs[j], ss->not_after[j]);
             }
         }
 
@@ -2144,8 +2254,6 @@ ngx_zigtls_ops_render(ngx_pool_t *pool, ngx_uint_t prom)
     p = ngx_slprintf(p, last, "zigtls_certificate_reload_requests_total "
                      "%uA\n", sh->reload_requests);
 
-    any = 0;
-
     for (j = 0; j < 4; j++) {
         switch (j) {
         case 0:
@@ -2171,73 +2279,60 @@ ngx_zigtls_ops_render(ngx_pool_t *pool, ngx_uint_t prom)
         }
 
         for (i = 0; i < n; i++) {
-            slot = slots[i];
-            ss = slot->sh;
+            ss = ent[i].sh;
 
             if (ss == NULL) {
                 continue;
             }
 
-            any = 1;
-
             switch (j) {
             case 0:
                 p = ngx_slprintf(p, last,
                                  "zigtls_certificate_generation{server=\"");
-                p = ngx_zigtls_ops_escape(p, last, slot->name.data,
-                                          slot->name.len, 0);
+                p = ngx_zigtls_ops_escape(p, last, ent[i].name.data,
+                                          ent[i].name.len, 0);
                 p = ngx_slprintf(p, last, "\"} %uA\n", ss->generation);
                 break;
 
             case 1:
-                p = ngx_slprintf(p, last,
-                                 "zigtls_certificate_reloads_total"
-                                 "{server=\"");
-                p = ngx_zigtls_ops_escape(p, last, slot->name.data,
-                                          slot->name.len, 0);
-                p = ngx_slprintf(p, last, "\",result=\"success\"} %uA\n",
-                                 ss->reload_ok);
-                p = ngx_slprintf(p, last,
-                                 "zigtls_certificate_reloads_total"
-                                 "{server=\"");
-                p = ngx_zigtls_ops_escape(p, last, slot->name.data,
-                                          slot->name.len, 0);
-                p = ngx_slprintf(p, last, "\",result=\"failure\"} %uA\n",
-                                 ss->reload_failed);
+                for (k = 0; k < 2; k++) {
+                    p = ngx_slprintf(p, last,
+                                     "zigtls_certificate_reloads_total"
+                                     "{server=\"");
+                    p = ngx_zigtls_ops_escape(p, last, ent[i].name.data,
+                                              ent[i].name.len, 0);
+                    p = ngx_slprintf(p, last, "\",result=\"%s\"} %uA\n",
+                                     k ? "failure" : "success",
+                                     k ? ss->reload_failed : ss->reload_ok);
+                }
                 break;
 
             case 2:
                 p = ngx_slprintf(p, last,
                                  "zigtls_certificate_last_reload_success"
                                  "{server=\"");
-                p = ngx_zigtls_ops_escape(p, last, slot->name.data,
-                                          slot->name.len, 0);
+                p = ngx_zigtls_ops_escape(p, last, ent[i].name.data,
+                                          ent[i].name.len, 0);
                 p = ngx_slprintf(p, last, "\"} %uA\n",
                                  ss->last_ok ? 1 : 0);
                 break;
 
             default:
-                certs = slot->zscf->certificates->elts;
-
-                for (k = 0; k < ss->ncerts
-                            && k < slot->zscf->certificates->nelts; k++)
-                {
+                for (k = 0; k < ss->ncerts && k < ent[i].ncerts; k++) {
                     p = ngx_slprintf(p, last,
                                      "zigtls_certificate_expiry_timestamp"
                                      "_seconds{server=\"");
-                    p = ngx_zigtls_ops_escape(p, last, slot->name.data,
-                                              slot->name.len, 0);
+                    p = ngx_zigtls_ops_escape(p, last, ent[i].name.data,
+                                              ent[i].name.len, 0);
                     p = ngx_slprintf(p, last, "\",certificate=\"");
-                    p = ngx_zigtls_ops_escape(p, last, certs[k].name.data,
-                                              certs[k].name.len, 0);
+                    p = ngx_zigtls_ops_escape(p, last, ent[i].certs[k].data,
+                                              ent[i].certs[k].len, 0);
                     p = ngx_slprintf(p, last, "\"} %L\n",
                                      ss->not_after[k]);
                 }
             }
         }
     }
-
-    (void) any;
 
     ngx_zigtls_ops_help(p, last, "zigtls_zone_slots_failed_total", "counter",
                         "Servers that found no room in the zone.");

@@ -113,6 +113,25 @@ my %seen;
 for (1 .. 6) { my @x = s_client($p1); $seen{$x[1]}++ }
 is_deeply(\%seen, { 'two.test' => 6 }, 'both workers serve cert two');
 
+# the stream servers are listed by the http status page (shared zone)
+$m = metrics();
+my ($gen) = $r[0] =~ /(\d+)/;
+my @st = grep { $_->{labels}{server} =~ /^stream:nginx\.conf:\d+$/ }
+         @{ $m->{families}{zigtls_certificate_generation}{samples} || [] };
+is(scalar @st, 2, 'both stream servers in zigtls_certificate_generation');
+ok((grep { $_->{value} == $gen } @st),
+   "one of them at generation $gen");
+is(ZtProm::sum($m, 'zigtls_certificate_reloads_total', result => 'success'),
+   1, 'the watcher reload counted');
+ok(ZtProm::value($m, 'zigtls_certificate_expiry_timestamp_seconds',
+                 server => $st[0]{labels}{server},
+                 certificate => ($st[0]{labels}{server} =~ /:(\d+)$/ && 0)
+                                || $t->dir . '/certs/live.crt')
+   || ZtProm::value($m, 'zigtls_certificate_expiry_timestamp_seconds',
+                    server => $st[1]{labels}{server},
+                    certificate => $t->dir . '/certs/live.crt'),
+   'expiry of the stream certificate, labelled with its file');
+
 # the rate limit
 my $rl0 = ZtProm::value(metrics(), 'zigtls_handshakes_failed_total',
                         reason => 'rate_limited');
