@@ -219,6 +219,13 @@ int zt_hash_oneshot(zt_hash_alg alg, const uint8_t *p, size_t n,
 
 /* ---- HMAC and HKDF (RFC 2104, RFC 5869) ----------------------------------- */
 
+/*
+ * One keyed-on-demand HMAC context per thread and digest: EVP_MAC_init with
+ * a new key restarts it, so the key schedule costs no allocation and no
+ * lookup of the digest by name (about 30 HMACs per handshake).
+ */
+static _Thread_local EVP_MAC_CTX *tl_hmac[3];
+
 static EVP_MAC_CTX *hmac_start(zt_hash_alg alg, const uint8_t *key,
                                size_t key_len)
 {
@@ -226,17 +233,25 @@ static EVP_MAC_CTX *hmac_start(zt_hash_alg alg, const uint8_t *key,
     OSSL_PARAM params[2];
     EVP_MAC_CTX *m;
 
-    if (md_of(alg) == NULL)
+    if (md_of(alg) == NULL || (unsigned)alg >= 3)
         return NULL;
-    m = EVP_MAC_CTX_new(g_hmac);
-    if (m == NULL)
-        return NULL;
-    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
-                                                 (char *)md_name(alg), 0);
-    params[1] = OSSL_PARAM_construct_end();
+    m = tl_hmac[alg];
+    if (m == NULL) {
+        m = EVP_MAC_CTX_new(g_hmac);
+        if (m == NULL)
+            return NULL;
+        params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+                                                     (char *)md_name(alg), 0);
+        params[1] = OSSL_PARAM_construct_end();
+        if (EVP_MAC_CTX_set_params(m, params) != 1) {
+            EVP_MAC_CTX_free(m);
+            ERR_clear_error();
+            return NULL;
+        }
+        tl_hmac[alg] = m;
+    }
     /* A NULL key means "keep the previous key": pass a real pointer. */
-    if (EVP_MAC_init(m, key_len ? key : empty, key_len, params) != 1) {
-        EVP_MAC_CTX_free(m);
+    if (EVP_MAC_init(m, key_len ? key : empty, key_len, NULL) != 1) {
         ERR_clear_error();
         return NULL;
     }
@@ -264,7 +279,9 @@ int zt_hmac(zt_hash_alg alg, const uint8_t *key, size_t key_len,
         rc = fail();
     else
         rc = hmac_finish(m, out, zt_hash_len(alg));
-    EVP_MAC_CTX_free(m);
+    /* the cached context keeps the key until the next init: rekey it with
+     * nothing secret */
+    (void)EVP_MAC_init(m, (const uint8_t *)"", 0, NULL);
     return rc;
 }
 
@@ -317,7 +334,7 @@ int zt_hkdf_expand(zt_hash_alg alg, const uint8_t *prk, size_t prk_len,
         memcpy(out + done, t, n);
         done += n;
     }
-    EVP_MAC_CTX_free(m);
+    (void)EVP_MAC_init(m, (const uint8_t *)"", 0, NULL);
     zt_memzero(t, sizeof(t));
     if (rc != 0)
         zt_memzero(out, out_len);
