@@ -78,6 +78,7 @@ static ngx_uint_t              ngx_zigtls_ops_live;
 static ngx_atomic_uint_t       ngx_zigtls_ops_seen_seq;
 static ngx_zigtls_ops_retired_t  *ngx_zigtls_ops_retired;
 static ngx_event_t             ngx_zigtls_ops_timer_ev;
+static ngx_msec_t              ngx_zigtls_ops_period;
 
 
 static const char *ngx_zigtls_ops_reason_names[NGX_ZIGTLS_R_COUNT] = {
@@ -653,13 +654,22 @@ ngx_zigtls_ops_init_process(ngx_cycle_t *cycle, ngx_zigtls_ops_main_t *omcf)
 
     ngx_shmtx_unlock(&sp->mutex);
 
-    if (omcf->min_interval) {
+    /*
+     * the timer watches files (zigtls_certificate_reload_interval) and
+     * makes an idle worker follow reloads within a second, so that it has
+     * the previous generation at hand for a rollback
+     */
+
+    ngx_zigtls_ops_period = omcf->min_interval
+                            ? ngx_min(omcf->min_interval, 1000) : 1000;
+
+    if (n) {
         ngx_zigtls_ops_timer_ev.handler = ngx_zigtls_ops_timer;
         ngx_zigtls_ops_timer_ev.log = cycle->log;
         ngx_zigtls_ops_timer_ev.data = omcf;
         ngx_zigtls_ops_timer_ev.cancelable = 1;
 
-        ngx_add_timer(&ngx_zigtls_ops_timer_ev, omcf->min_interval);
+        ngx_add_timer(&ngx_zigtls_ops_timer_ev, ngx_zigtls_ops_period);
     }
 
     return NGX_OK;
@@ -1431,6 +1441,14 @@ ngx_zigtls_ops_follow(ngx_log_t *log)
             continue;
         }
 
+        if (g < slot->generation) {
+            /* a rollback past what this worker ever loaded */
+            ngx_log_error(NGX_LOG_WARN, log, 0,
+                          "zigtls: server \"%V\": generation %uL was never "
+                          "loaded by this worker, loading the current files "
+                          "for it", &slot->name, g);
+        }
+
         zt = ngx_zigtls_ops_build(slot, reason, sizeof(reason));
 
         if (zt == NULL) {
@@ -1760,7 +1778,7 @@ ngx_zigtls_ops_timer(ngx_event_t *ev)
         ngx_zigtls_ops_follow(ev->log);
     }
 
-    ngx_add_timer(ev, omcf->min_interval);
+    ngx_add_timer(ev, ngx_zigtls_ops_period);
 }
 
 

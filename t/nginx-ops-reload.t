@@ -315,6 +315,8 @@ ok($g1 && $g1 > $g0, "and a new generation ($g0 -> " . ($g1 // '?') . ')');
 my $log = $t->error_log;
 like($log, qr/server "watched": certificate files changed/,
      'watcher logged the change');
+unlike($log, qr/was never loaded by this worker/,
+       'every worker had the previous generation at hand for the rollbacks');
 unlike($log, qr/\[(alert|crit|emerg)\]/, 'no alerts in error log');
 
 $t->stop;
