@@ -40,9 +40,10 @@
 #define MAX_CLIENTS_LIMIT 65536
 #define REQ_BUF_SIZE 8192 /* request head cap (431 beyond it) */
 #define RESP_BUF_SIZE 4096
-#define LINGER_MS 2000      /* drain the peer after our last byte */
-#define ACCEPT_PAUSE_MS 100 /* after accept() fails with EMFILE etc. */
-#define STEP_ROUNDS 64      /* bound on one connection's work per wakeup */
+#define LINGER_MS 2000       /* drain the peer after our last byte */
+#define IDLE_CORE_BYTES 1024 /* zt_conn_buffer_bytes() of an idle conn */
+#define ACCEPT_PAUSE_MS 100  /* after accept() fails with EMFILE etc. */
+#define STEP_ROUNDS 64       /* bound on one connection's work per wakeup */
 #define MAX_BYTES_BODY (1ULL << 40) /* /bytes/N cap */
 
 /* Body of GET /bytes/N: this 64-byte line repeated, cut at N bytes. */
@@ -1000,7 +1001,9 @@ static void log_stats(const struct server *srv)
 
         core += zt_conn_size() + bufs;
         app += sizeof *cl + (cl->req ? REQ_BUF_SIZE + RESP_BUF_SIZE : 0);
-        if (bufs == 0 && !cl->req)
+        /* idle: no record buffers (16 KiB and more each) and no request
+         * buffer; what is left is small state such as the SNI string */
+        if (bufs < IDLE_CORE_BYTES && !cl->req)
             idle++;
     }
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 33)

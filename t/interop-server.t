@@ -1018,8 +1018,14 @@ PY
     ok($open && $text =~ /^OPEN $n of $n$/m, "$n connections at once, each served")
         or diag($text);
     ok(defined $stats && $stats =~ /connections=$n idle=$n /,
-       "all $n idle connections hold no buffers")
+       "all $n idle connections hold no record or request buffers")
         or diag($stats // 'no stats line');
+    # what the core says it keeps per idle connection (zt_conn_size() plus
+    # zt_conn_buffer_bytes()): a loose bound, a regression guard only
+    my ($core) = ($stats // '') =~ /core_bytes=(\d+)/;
+    ok(defined $core && $core / $n < 2048,
+       sprintf('the core keeps %s bytes per idle connection (< 2048)',
+               defined $core ? int($core / $n) : '?'));
     note($stats) if defined $stats;
     ok($text =~ /^AGAIN $n of $n$/m, "$n second requests on the same connections")
         or diag($text);
