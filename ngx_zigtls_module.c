@@ -1295,11 +1295,10 @@ ngx_zigtls_send(ngx_connection_t *c, u_char *buf, size_t size)
 ngx_chain_t *
 ngx_zigtls_send_chain(ngx_connection_t *c, ngx_chain_t *in, off_t limit)
 {
-    off_t               sent, off, size, fsize;
+    off_t               sent, off, size;
     u_char             *data;
-    size_t              n, accepted;
+    size_t              n, room, fill;
     ssize_t             rn;
-    zt_err              err;
     ngx_buf_t          *b;
     ngx_int_t           rc;
     ngx_chain_t        *cl;
@@ -1327,76 +1326,33 @@ ngx_zigtls_send_chain(ngx_connection_t *c, ngx_chain_t *in, off_t limit)
         return in;
     }
 
+    /*
+     * Gather: the plaintext of several buffers (headers, body, file
+     * fallback) goes straight into one record of the core's send pipe and
+     * is sealed there, so a small response is one record and one send.
+     */
+
     sent = 0;
+    cl = in;
+    off = 0;
 
-    for (cl = in; cl && sent < limit; cl = cl->next) {
-        b = cl->buf;
+    while (cl && sent < limit) {
 
-        if (ngx_buf_special(b)) {
-            continue;
-        }
+        data = zt_write_buf(zc->zt, &room);
 
-        if (ngx_buf_in_memory(b)) {
-            size = b->last - b->pos;
-            fsize = 0;
-
-        } else if (b->in_file) {
-            /* a fallback: http asks for memory buffers, see the filter */
-            size = b->file_last - b->file_pos;
-            fsize = size;
-
-            if (zc->file_buf == NULL) {
-                zc->file_buf = ngx_palloc(c->pool, ZT_MAX_PLAINTEXT);
-                if (zc->file_buf == NULL) {
-                    return NGX_CHAIN_ERROR;
-                }
-            }
-
-        } else {
-            continue;
-        }
-
-        for (off = 0; off < size && sent < limit; /* void */) {
-
-            n = (size_t) ngx_min(size - off, limit - sent);
-            n = ngx_min(n, ZT_MAX_PLAINTEXT);
-
-            if (fsize) {
-                rn = ngx_read_file(b->file, zc->file_buf, n,
-                                   b->file_pos + off);
-                if (rn <= 0) {
-                    ngx_log_error(NGX_LOG_ALERT, c->log, 0,
-                                  "zigtls: cannot read \"%V\"",
-                                  &b->file->name);
-                    return NGX_CHAIN_ERROR;
-                }
-
-                n = (size_t) rn;
-                data = zc->file_buf;
-
-            } else {
-                data = b->pos + off;
-            }
-
-            err = zt_write(zc->zt, data, n, &accepted);
-
-            if (err != ZT_OK) {
+        if (data == NULL) {
+            if (zt_conn_error(zc->zt) != ZT_OK) {
                 ngx_zigtls_data_error(c, zc);
                 c->write->error = 1;
                 return NGX_CHAIN_ERROR;
             }
 
-            if (accepted == 0
-                && !(zt_conn_state(zc->zt) & ZT_ST_HAS_OUTPUT))
-            {
+            if (!(zt_conn_state(zc->zt) & ZT_ST_HAS_OUTPUT)) {
                 ngx_log_error(NGX_LOG_ALERT, c->log, 0,
                               "zigtls: the core takes no plaintext");
                 c->write->error = 1;
                 return NGX_CHAIN_ERROR;
             }
-
-            off += accepted;
-            sent += accepted;
 
             rc = ngx_zigtls_flush(c, zc);
 
@@ -1408,11 +1364,80 @@ ngx_zigtls_send_chain(ngx_connection_t *c, ngx_chain_t *in, off_t limit)
             if (rc == NGX_AGAIN) {
                 goto done;
             }
+
+            continue;
         }
 
-        if (off < size) {
+        fill = 0;
+
+        while (cl && fill < room && sent + (off_t) fill < limit) {
+            b = cl->buf;
+
+            if (ngx_buf_special(b)) {
+                cl = cl->next;
+                off = 0;
+                continue;
+            }
+
+            if (ngx_buf_in_memory(b)) {
+                size = b->last - b->pos;
+
+            } else if (b->in_file) {
+                /* a fallback: http asks for memory buffers, see the filter */
+                size = b->file_last - b->file_pos;
+
+            } else {
+                cl = cl->next;
+                off = 0;
+                continue;
+            }
+
+            n = (size_t) ngx_min(size - off, limit - sent - (off_t) fill);
+            n = ngx_min(n, room - fill);
+
+            if (ngx_buf_in_memory(b)) {
+                ngx_memcpy(data + fill, b->pos + off, n);
+
+            } else {
+                rn = ngx_read_file(b->file, data + fill, n,
+                                   b->file_pos + off);
+                if (rn <= 0) {
+                    ngx_log_error(NGX_LOG_ALERT, c->log, 0,
+                                  "zigtls: cannot read \"%V\"",
+                                  &b->file->name);
+                    return NGX_CHAIN_ERROR;
+                }
+
+                n = (size_t) rn;
+            }
+
+            fill += n;
+            off += n;
+
+            if (off == size) {
+                cl = cl->next;
+                off = 0;
+            }
+        }
+
+        if (fill == 0) {
             break;
         }
+
+        if (zt_write_done(zc->zt, fill) != ZT_OK) {
+            ngx_zigtls_data_error(c, zc);
+            c->write->error = 1;
+            return NGX_CHAIN_ERROR;
+        }
+
+        sent += fill;
+    }
+
+    rc = ngx_zigtls_flush(c, zc);
+
+    if (rc == NGX_ERROR) {
+        c->write->error = 1;
+        return NGX_CHAIN_ERROR;
     }
 
 done:

@@ -85,7 +85,6 @@ struct ngx_zigtls_conn_s {
     void                      *selected;   /* server chosen by SNI */
     ngx_zigtls_srv_conf_t     *conf;       /* conf of the default server */
 
-    u_char                    *file_buf;   /* send_chain file fallback */
     ngx_msec_t                 start;
 
     unsigned                   handshaked:1;

@@ -419,26 +419,27 @@ size_t zt_read(zt_conn *c, uint8_t *buf, size_t len)
     return got;
 }
 
-zt_err zt_write(zt_conn *c, const uint8_t *data, size_t len, size_t *accepted)
+uint8_t *zt_write_buf(zt_conn *c, size_t *len)
 {
-    size_t n = len, room;
-    zt_err e;
+    size_t room, n;
 
-    *accepted = 0;
-    if (c->err != ZT_OK)
-        return c->err;
-    if (!c->done || c->closed)
-        return ZT_E_STATE;
+    *len = 0;
+    if (c->err != ZT_OK || !c->done || c->closed)
+        return NULL;
     if (c->wr.seq >= c->use->ku_limit) {
         /* section 5.5: rotate well before the AEAD's limit */
-        e = zt_send_key_update(c, 0);
-        if (e != ZT_OK)
-            return zt_fail(c, e);
+        zt_err e = zt_send_key_update(c, 0);
+        if (e != ZT_OK) {
+            zt_fail(c, e);
+            return NULL;
+        }
     }
     if (c->out == NULL) {
         c->out = malloc(ZT_OUTBUF_SIZE);
-        if (c->out == NULL)
-            return zt_fail(c, ZT_E_NOMEM);
+        if (c->out == NULL) {
+            zt_fail(c, ZT_E_NOMEM);
+            return NULL;
+        }
         c->out_cap = ZT_OUTBUF_SIZE;
         c->out_off = c->out_len = 0;
     }
@@ -446,19 +447,50 @@ zt_err zt_write(zt_conn *c, const uint8_t *data, size_t len, size_t *accepted)
         c->out_off = c->out_len = 0;
     room = c->out_cap - c->out_len;
     if (room < 5 + 1 + ZT_AEAD_TAG_LEN + 1)
-        return ZT_OK; /* flush first */
-    if (n > c->max_frag)
-        n = c->max_frag;
-    if (n > room - (5 + 1 + ZT_AEAD_TAG_LEN))
-        n = room - (5 + 1 + ZT_AEAD_TAG_LEN);
+        return NULL; /* flush first */
+    n = room - (5 + 1 + ZT_AEAD_TAG_LEN);
+    *len = n < c->max_frag ? n : c->max_frag;
+    return c->out + c->out_len + 5;
+}
+
+zt_err zt_write_done(zt_conn *c, size_t n)
+{
+    size_t len;
+    zt_err e;
+
+    if (c->err != ZT_OK)
+        return c->err;
     if (n == 0)
         return ZT_OK;
-    memcpy(c->out + c->out_len + 5, data, n);
+    if (zt_write_buf(c, &len) == NULL || n > len)
+        return ZT_E_STATE;
     e = zt_protect_in_place(c, ZT_CT_APPDATA, c->out_len, n);
-    if (e != ZT_OK)
-        return zt_fail(c, e);
-    *accepted = n;
-    return ZT_OK;
+    return e == ZT_OK ? ZT_OK : zt_fail(c, e);
+}
+
+zt_err zt_write(zt_conn *c, const uint8_t *data, size_t len, size_t *accepted)
+{
+    size_t room;
+    uint8_t *p;
+    zt_err e;
+
+    *accepted = 0;
+    if (c->err != ZT_OK)
+        return c->err;
+    if (!c->done || c->closed)
+        return ZT_E_STATE;
+    p = zt_write_buf(c, &room);
+    if (p == NULL)
+        return c->err; /* ZT_OK: flush first */
+    if (len > room)
+        len = room;
+    if (len == 0)
+        return ZT_OK;
+    memcpy(p, data, len);
+    e = zt_write_done(c, len);
+    if (e == ZT_OK)
+        *accepted = len;
+    return e;
 }
 
 zt_err zt_close(zt_conn *c)

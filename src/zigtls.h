@@ -321,6 +321,14 @@ size_t zt_read(zt_conn *c, uint8_t *buf, size_t len);
  * must be flushed first. Only after the handshake. */
 zt_err zt_write(zt_conn *c, const uint8_t *data, size_t len,
                 size_t *accepted) ZT_WUR;
+/* Plaintext in, without a copy of our own: zt_write_buf gives where the
+ * next record's plaintext goes (*len: the most that fits now; NULL when
+ * the send pipe must be flushed first, or writing is not possible), and
+ * zt_write_done(n) seals the n bytes placed there into one record. Nothing
+ * else may be called in between. Lets an embedder gather several buffers
+ * (headers and body) into one record. */
+uint8_t *zt_write_buf(zt_conn *c, size_t *len);
+zt_err zt_write_done(zt_conn *c, size_t n) ZT_WUR;
 /* Queue close_notify; no plaintext may be written after it. */
 zt_err zt_close(zt_conn *c);
 /* Send a KeyUpdate; request_peer asks the peer to update its key too. */

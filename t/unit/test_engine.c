@@ -333,6 +333,23 @@ static void bulk(void)
     }
     CHECK(have == sizeof(data) && memcmp(got, data, have) == 0);
 
+    /* gathered writes: two buffers, one record, no copy of the core's */
+    {
+        uint8_t *w;
+        size_t room;
+        w = zt_write_buf(s, &room);
+        CHECK(w != NULL && room == 999); /* the client's record_size_limit */
+        if (w != NULL) {
+            memcpy(w, "head:", 5);
+            memcpy(w + 5, "body", 4);
+            CHECK(zt_write_done(s, 9) == ZT_OK);
+        }
+        CHECK(zt_write_done(s, 5000) == ZT_E_STATE);
+        n = tsrv_drain(s, out, sizeof(out));
+        k = tcli_open(&t, out, n, &type, pt);
+        CHECK(k == 9 && memcmp(pt, "head:body", 9) == 0);
+    }
+
     /* client to server: full-size records, read back in small pieces
      * through zt_app_data / zt_app_data_done */
     {
