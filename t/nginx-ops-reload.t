@@ -186,7 +186,15 @@ my $stop = $t->dir . '/tmp/loop.stop';
 my @lpids = map { start_bg({ stdout => $t->dir . "/logs/loop$_.out",
                              stderr => $t->dir . "/logs/loop$_.out" },
                            'python3', $probe, $p0, 'loop', $stop) } 1 .. 4;
-sleep(0.5);
+
+# wait (bounded) until every loop and the kept connection have had an
+# answer at generation 1
+my $ready = time + 15;
+while (time < $ready) {
+    my $n = grep { $t->read_file("logs/loop$_.out") =~ /^gen 1 /m } 1 .. 4;
+    last if $n == 4 && $t->read_file($keep_out) =~ /^gen 1 /m;
+    sleep(0.05);
+}
 
 my ($code, $j, $raw);
 
@@ -278,6 +286,25 @@ is_deeply(probe($p0, 4), [("gen 2 fp $fp{two}") x 4], 'rollback serves two');
 ($code, $j, $raw) = post('/reload?rollback');
 is($j->{generation}, 3, '?rollback again: generation 3') or diag($raw);
 is_deeply(probe($p0, 4), [("gen 3 fp $fp{three}") x 4], 'and three again');
+
+# nginx -s reload: the files are those of generation 3, which keeps its
+# number in the new workers
+my %pid0 = map { /pid (\d+)/ ? ($1 => 1) : () }
+           map { run(['curl', '-sk', "https://127.0.0.1:$p0/"], 10)->{out} }
+           1 .. 8;
+$t->signal('HUP');
+my $deadline2 = time + 10;
+my $newpid;
+while (time < $deadline2 && !$newpid) {
+    sleep(0.2);
+    my $o = run(['curl', '-sk', "https://127.0.0.1:$p0/"], 10)->{out};
+    my ($g, $pid) = $o =~ /^gen (\d+) pid (\d+)/;
+    $newpid = $pid if $pid && !$pid0{$pid} && $g == 3;
+}
+ok($newpid, 'after nginx -s reload new workers answer with generation 3')
+    or diag(run(['curl', '-sk', "https://127.0.0.1:$p0/"], 10)->{out});
+is_deeply(probe($p0, 4), [("gen 3 fp $fp{three}") x 4],
+          'and cert three');
 
 # metrics
 my $m = ZtProm::parse(run(['curl', '-sS', "http://127.0.0.1:$p2/metrics"],
