@@ -382,6 +382,11 @@ ngx_http_zigtls_ops_reload_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    if (rc != NGX_BUSY) {
+        /* stream servers sharing the zone: a stream worker does them */
+        ngx_zigtls_ops_request(rollback);
+    }
+
     b = ngx_create_temp_buf(r->pool, 1024 + results.nelts * 4096);
     if (b == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;

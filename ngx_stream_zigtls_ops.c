@@ -174,6 +174,9 @@ ngx_stream_zigtls_ops_postconfiguration(ngx_conf_t *cf)
     omcf = ngx_stream_conf_get_module_main_conf(cf,
                                                 ngx_stream_zigtls_ops_module);
 
+    /* a POST to an http zigtls_reload location reaches us too */
+    omcf->remote = 1;
+
     cscfp = cmcf->servers.elts;
 
     for (s = 0; s < cmcf->servers.nelts; s++) {

@@ -652,6 +652,11 @@ ngx_zigtls_ops_init_process(ngx_cycle_t *cycle, ngx_zigtls_ops_main_t *omcf)
 
     ngx_zigtls_ops_seen_seq = sh->change_seq;
 
+    if (omcf->remote) {
+        /* requests from before this configuration are not for us */
+        sh->request_done = sh->request_seq;
+    }
+
     ngx_shmtx_unlock(&sp->mutex);
 
     /*
@@ -1695,6 +1700,82 @@ ngx_zigtls_ops_reload(ngx_log_t *log, ngx_uint_t rollback, ngx_pool_t *pool,
 }
 
 
+/*
+ * A zigtls_reload POST in http also asks the stream side (which shares
+ * the zone, but whose configurations the http code cannot build): one
+ * stream worker takes the request on its timer, within a second.
+ */
+
+void
+ngx_zigtls_ops_request(ngx_uint_t rollback)
+{
+    ngx_zigtls_ops_sh_t  *sh;
+
+    sh = ngx_zigtls_ops_shm;
+
+    if (sh == NULL) {
+        return;
+    }
+
+    sh->request_rollback = rollback;
+    ngx_zigtls_ops_inc(sh->request_seq);
+}
+
+
+static void
+ngx_zigtls_ops_take_request(ngx_log_t *log)
+{
+    uint64_t              gen;
+    ngx_uint_t            rollback;
+    ngx_pool_t           *pool;
+    ngx_array_t           results;
+    ngx_atomic_uint_t     seq, done;
+    ngx_zigtls_ops_sh_t  *sh;
+
+    sh = ngx_zigtls_ops_shm;
+    seq = sh->request_seq;
+    done = sh->request_done;
+
+    if (seq == done) {
+        return;
+    }
+
+    rollback = sh->request_rollback;
+
+    pool = ngx_create_pool(4096, log);
+    if (pool == NULL) {
+        return;
+    }
+
+    if (ngx_array_init(&results, pool, 4, sizeof(ngx_zigtls_ops_result_t))
+        != NGX_OK)
+    {
+        ngx_destroy_pool(pool);
+        return;
+    }
+
+    /* exactly one worker answers a request */
+
+    if (ngx_atomic_cmp_set(&sh->request_done, done, seq)) {
+        ngx_log_error(NGX_LOG_NOTICE, log, 0,
+                      "zigtls: certificate %s requested by zigtls_reload",
+                      rollback ? "rollback" : "reload");
+
+        if (ngx_zigtls_ops_reload(log, rollback, pool, &results, &gen)
+            == NGX_BUSY)
+        {
+            /* try again on the next tick */
+            (void) ngx_atomic_cmp_set(&sh->request_done, seq, done);
+        }
+
+        /* zigtls_reload_requests counts the POST once */
+        ngx_zigtls_ops_dec(sh->reload_requests);
+    }
+
+    ngx_destroy_pool(pool);
+}
+
+
 /* the watcher: certificate files changed on disk */
 
 static void
@@ -1776,6 +1857,10 @@ ngx_zigtls_ops_timer(ngx_event_t *ev)
 
     if (sh->change_seq != ngx_zigtls_ops_seen_seq) {
         ngx_zigtls_ops_follow(ev->log);
+    }
+
+    if (omcf->remote) {
+        ngx_zigtls_ops_take_request(ev->log);
     }
 
     ngx_add_timer(ev, ngx_zigtls_ops_period);

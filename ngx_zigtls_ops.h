@@ -120,6 +120,9 @@ typedef struct {
     ngx_atomic_t               reload_lock;    /* pid of the reloader */
     ngx_atomic_t               reload_lock_time;
     ngx_atomic_t               reload_requests;
+    ngx_atomic_t               request_seq;    /* POSTs for the other side */
+    ngx_atomic_t               request_done;
+    ngx_atomic_t               request_rollback;
     ngx_atomic_t               slots_failed;   /* zone too full for a slot */
     ngx_atomic_t               nslots;
 
@@ -172,6 +175,7 @@ struct ngx_zigtls_ops_main_s {
     ngx_shm_zone_t            *shm_zone;
     ngx_array_t                slots;       /* of ngx_zigtls_ops_slot_t */
     ngx_msec_t                 min_interval;
+    ngx_uint_t                 remote;      /* reloads asked for by http */
     u_char                    *file;
     ngx_uint_t                 line;
 };
@@ -209,6 +213,7 @@ ngx_zigtls_ops_main_t *ngx_zigtls_ops_get_main(void);
 ngx_zigtls_ops_sh_t *ngx_zigtls_ops_sh(ngx_zigtls_ops_main_t *omcf);
 ngx_int_t ngx_zigtls_ops_reload(ngx_log_t *log, ngx_uint_t rollback,
     ngx_pool_t *pool, ngx_array_t *results, uint64_t *generation);
+void ngx_zigtls_ops_request(ngx_uint_t rollback);
 ngx_buf_t *ngx_zigtls_ops_render(ngx_pool_t *pool, ngx_uint_t prometheus);
 ngx_int_t ngx_zigtls_ops_generation_value(ngx_connection_t *c,
     ngx_pool_t *pool, ngx_str_t *value);

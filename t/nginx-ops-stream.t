@@ -32,6 +32,7 @@ sub put {
 }
 
 put('one', 'live');
+put('one', 'posted');
 
 $t->write_conf(<<'CONF', workers => 2);
 http {
@@ -41,6 +42,7 @@ http {
     server {
         listen 127.0.0.1:%%PORT_0%%;
         location = /metrics { zigtls_status prometheus; }
+        location = /reload { zigtls_reload; }
     }
 }
 
@@ -57,6 +59,14 @@ stream {
     }
 
     server {
+        listen 127.0.0.1:%%PORT_3%%;
+        zigtls on;
+        zigtls_certificate %%CERTS%%/posted.crt;
+        zigtls_certificate_key %%CERTS%%/posted.key;
+        return "posted $zigtls_cert_generation\n";
+    }
+
+    server {
         listen 127.0.0.1:%%PORT_2%%;
         zigtls on;
         zigtls_certificate %%CERTS%%/ecdsa.crt;
@@ -68,7 +78,7 @@ stream {
 CONF
 $t->start;
 
-my ($p0, $p1, $p2) = map { $t->port($_) } 0 .. 2;
+my ($p0, $p1, $p2, $p3) = map { $t->port($_) } 0 .. 3;
 
 sub metrics {
     my $r = run(['curl', '-sS', '--max-time', '10',
@@ -83,7 +93,7 @@ sub s_client {
     my $r = run(['openssl', 's_client', '-connect', "127.0.0.1:$port",
                  '-servername', 'localhost', '-ign_eof'], 15, stdin => '');
     my ($cn) = $r->{out} =~ /subject=.*CN\s*=\s*([\w.]+)/;
-    my ($body) = $r->{out} =~ /^(gen \d+|limited)$/m;
+    my ($body) = $r->{out} =~ /^((?:gen|posted) \d+|limited)$/m;
     return ($body // 'fail', $cn // '');
 }
 
@@ -118,19 +128,37 @@ $m = metrics();
 my ($gen) = $r[0] =~ /(\d+)/;
 my @st = grep { $_->{labels}{server} =~ /^stream:nginx\.conf:\d+$/ }
          @{ $m->{families}{zigtls_certificate_generation}{samples} || [] };
-is(scalar @st, 2, 'both stream servers in zigtls_certificate_generation');
+is(scalar @st, 3, 'the three stream servers in zigtls_certificate_generation');
 ok((grep { $_->{value} == $gen } @st),
    "one of them at generation $gen");
 is(ZtProm::sum($m, 'zigtls_certificate_reloads_total', result => 'success'),
    1, 'the watcher reload counted');
-ok(ZtProm::value($m, 'zigtls_certificate_expiry_timestamp_seconds',
-                 server => $st[0]{labels}{server},
-                 certificate => ($st[0]{labels}{server} =~ /:(\d+)$/ && 0)
-                                || $t->dir . '/certs/live.crt')
-   || ZtProm::value($m, 'zigtls_certificate_expiry_timestamp_seconds',
-                    server => $st[1]{labels}{server},
-                    certificate => $t->dir . '/certs/live.crt'),
+my $live = $t->dir . '/certs/live.crt';
+ok((grep { $_->{labels}{server} =~ /^stream:/
+           && $_->{labels}{certificate} eq $live && $_->{value} > time }
+    @{ $m->{families}{zigtls_certificate_expiry_timestamp_seconds}{samples}
+       || [] }),
    'expiry of the stream certificate, labelled with its file');
+
+# a POST to the http zigtls_reload location reaches the stream servers
+@r = s_client($p3);
+is_deeply(\@r, ['posted 1', 'one.test'], 'stream server without a watcher');
+put('two', 'posted');
+my $r = run(['curl', '-sS', '-X', 'POST', "http://127.0.0.1:$p0/reload"], 20);
+like($r->{out}, qr/"result":"ok"/, 'POST to http zigtls_reload')
+    or diag($r->{all});
+$deadline = time + 5;
+while (time < $deadline) {
+    sleep(0.2);
+    @r = s_client($p3);
+    last if $r[1] eq 'two.test';
+}
+is($r[1], 'two.test', 'a stream worker took the request within a second or so');
+%seen = ();
+for (1 .. 6) { my @x = s_client($p3); $seen{"$x[1] $x[0]"}++ }
+is(scalar(keys %seen), 1, 'every worker: ' . join(', ', keys %seen));
+like($t->error_log, qr/certificate reload requested by zigtls_reload/,
+     'logged by the stream worker');
 
 # the rate limit
 my $rl0 = ZtProm::value(metrics(), 'zigtls_handshakes_failed_total',
