@@ -339,6 +339,46 @@ is_deeply([map { /fp (\w+)$/ ? $1 : $_ } @$w], [($fp{four}) x 4],
 my ($g1) = ($w->[0] // '') =~ /^gen (\d+)/;
 ok($g1 && $g1 > $g0, "and a new generation ($g0 -> " . ($g1 // '?') . ')');
 
+# chain order: a leaf signed by a CA; the chain file with the CA first is
+# refused, leaf first is taken
+{
+    my $r;
+    $r = run(['openssl', 'req', '-x509', '-newkey', 'ec', '-pkeyopt',
+              'ec_paramgen_curve:P-256', '-nodes', '-keyout', "$cd/ca.key",
+              '-out', "$cd/ca.crt", '-days', '30', '-subj', '/CN=Test CA',
+              '-addext', 'basicConstraints=critical,CA:TRUE',
+              '-addext', 'keyUsage=critical,keyCertSign'], 30);
+    $r = run(['openssl', 'req', '-new', '-newkey', 'ec', '-pkeyopt',
+              'ec_paramgen_curve:P-256', '-nodes', '-keyout', "$cd/leaf.key",
+              '-out', "$cd/leaf.csr", '-subj', '/CN=leaf.test'], 30);
+    $t->write_file("$cd/leaf.ext", "subjectAltName=DNS:leaf.test\n");
+    $r = run(['openssl', 'x509', '-req', '-in', "$cd/leaf.csr", '-CA',
+              "$cd/ca.crt", '-CAkey', "$cd/ca.key", '-CAcreateserial',
+              '-out', "$cd/leaf.crt", '-days', '30', '-extfile',
+              "$cd/leaf.ext"], 30);
+    ok($r->{ok}, 'a CA-signed leaf') or diag($r->{all});
+    my $leaf = $t->read_file("$cd/leaf.crt");
+    my $ca = $t->read_file("$cd/ca.crt");
+    $fp{leaf} = fp('leaf');
+
+    $t->write_file("$cd/bad.crt", $ca . $leaf);
+    copy("$cd/leaf.key", "$cd/bad.key");
+    put('bad', 'live');
+    ($code, $j, $raw) = post('/reload');
+    is($code, 409, 'chain with the CA first: 409') or diag($raw);
+    like($j->{servers}[0]{reason} // '', qr/chain out of order/,
+         "reason: $j->{servers}[0]{reason}");
+
+    $t->write_file("$cd/good.crt", $leaf . $ca);
+    copy("$cd/leaf.key", "$cd/good.key");
+    put('good', 'live');
+    ($code, $j, $raw) = post('/reload');
+    is($code, 200, 'leaf first: 200') or diag($raw);
+    my $g = $j->{generation} // 0;
+    is_deeply(probe($p0, 4), [("gen $g fp $fp{leaf}") x 4],
+              "the leaf serves as generation $g");
+}
+
 my $log = $t->error_log;
 like($log, qr/server "watched": certificate files changed/,
      'watcher logged the change');
