@@ -2079,7 +2079,8 @@ ngx_zigtls_ops_entries(ngx_pool_t *pool, ngx_zigtls_ops_entry_t **out)
     slots = omcf->slots.elts;
     nslots = sh->nslots;
 
-    e = ngx_pcalloc(pool, (local + nslots + 1) * sizeof(ngx_zigtls_ops_entry_t));
+    e = ngx_pcalloc(pool,
+                    (local + nslots + 1) * sizeof(ngx_zigtls_ops_entry_t));
     if (e == NULL) {
         *out = NULL;
         return 0;
