@@ -28,12 +28,6 @@
 
 #include <time.h>
 
-#include <openssl/bio.h>
-#include <openssl/err.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-#include <openssl/x509v3.h>
-
 
 typedef struct {
     ngx_zigtls_conn_t         *zc;
@@ -1232,66 +1226,6 @@ ngx_zigtls_ops_publish_certs(ngx_zigtls_ops_slot_t *slot, zt_config *zt)
 
 
 /*
- * Chain order (leaf first, each certificate issued by the next one): the
- * core takes the chain as given, clients would get a broken chain. Only
- * names and issuer key identifiers are compared here (X509_check_issued),
- * no signatures: that is the client's job.
- */
-
-static ngx_int_t
-ngx_zigtls_ops_check_chain(ngx_str_t *path, u_char *reason, size_t len)
-{
-    int          rc;
-    BIO         *bio;
-    X509        *chain[16];
-    ngx_int_t    rv;
-    ngx_uint_t   i, n;
-
-    bio = BIO_new_file((char *) path->data, "r");
-    if (bio == NULL) {
-        /* zt_config_add_credential_file() says why */
-        return NGX_OK;
-    }
-
-    n = 0;
-
-    while (n < 16) {
-        chain[n] = PEM_read_bio_X509(bio, NULL, NULL, NULL);
-        if (chain[n] == NULL) {
-            break;
-        }
-
-        n++;
-    }
-
-    BIO_free(bio);
-
-    rv = NGX_OK;
-
-    for (i = 0; i + 1 < n; i++) {
-        rc = X509_check_issued(chain[i + 1], chain[i]);
-
-        if (rc != X509_V_OK) {
-            *ngx_snprintf(reason, len - 1, "certificate \"%V\": chain out "
-                          "of order: certificate %ui is not issued by "
-                          "certificate %ui (%s)", path, i + 1, i + 2,
-                          X509_verify_cert_error_string(rc)) = '\0';
-            rv = NGX_ERROR;
-            break;
-        }
-    }
-
-    for (i = 0; i < n; i++) {
-        X509_free(chain[i]);
-    }
-
-    ERR_clear_error();
-
-    return rv;
-}
-
-
-/*
  * A new zt_config from the files, with the settings of the server{}: what
  * ngx_zigtls_build_config() does at startup, and a stricter check (an
  * expired certificate is refused here; at startup it is only a warning).
@@ -1323,12 +1257,6 @@ ngx_zigtls_ops_build(ngx_zigtls_ops_slot_t *slot, u_char *reason, size_t len)
 
     for (i = 0; i < zscf->certificates->nelts; i++) {
         err[0] = '\0';
-
-        if (ngx_zigtls_ops_check_chain(&certs[i].name, reason, len)
-            != NGX_OK)
-        {
-            goto failed;
-        }
 
         rc = zt_config_add_credential_file(zt, (char *) certs[i].name.data,
                                            (char *) keys[i].name.data,

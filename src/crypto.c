@@ -42,6 +42,7 @@
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include <sodium.h>
 
 #include "crypto.h"
@@ -862,8 +863,8 @@ static int cred_chain(zt_cred *cred, const char *pem, size_t len, X509 **leaf,
                       char *err, size_t err_len)
 {
     BIO *bio;
-    X509 *x;
-    int n;
+    X509 *x, *prev = NULL, *prev_owned = NULL;
+    int n, rc;
 
     if (len > INT_MAX)
         return cred_err(err, err_len, "certificate chain too large");
@@ -875,14 +876,29 @@ static int cred_chain(zt_cred *cred, const char *pem, size_t len, X509 **leaf,
 
         if (cred->n_chain == ZT_MAX_CHAIN) {
             X509_free(x);
+            X509_free(prev_owned);
             BIO_free(bio);
             return cred_err(err, err_len,
                             "certificate chain has more than %d certificates",
                             ZT_MAX_CHAIN);
         }
+        /* Leaf first, each certificate issued by the next (RFC 8446
+         * 4.4.2): a chain out of order is refused rather than served.
+         * Names and key identifiers only; signatures are the client's. */
+        if (prev != NULL && (rc = X509_check_issued(x, prev)) != X509_V_OK) {
+            X509_free(x);
+            X509_free(prev_owned);
+            BIO_free(bio);
+            return cred_err(err, err_len,
+                            "certificate chain out of order: certificate %zu "
+                            "is not issued by certificate %zu (%s)",
+                            cred->n_chain, cred->n_chain + 1,
+                            X509_verify_cert_error_string(rc));
+        }
         n = i2d_X509(x, &der);
         if (n <= 0) {
             X509_free(x);
+            X509_free(prev_owned);
             BIO_free(bio);
             return cred_err(err, err_len, "cannot encode certificate %zu",
                             cred->n_chain + 1);
@@ -892,6 +908,7 @@ static int cred_chain(zt_cred *cred, const char *pem, size_t len, X509 **leaf,
         if (cred->chain_der[cred->n_chain] == NULL) {
             OPENSSL_free(der);
             X509_free(x);
+            X509_free(prev_owned);
             BIO_free(bio);
             return cred_err(err, err_len, "out of memory");
         }
@@ -899,12 +916,16 @@ static int cred_chain(zt_cred *cred, const char *pem, size_t len, X509 **leaf,
         OPENSSL_free(der);
         cred->chain_len[cred->n_chain] = (size_t)n;
         cred->chain_sig[cred->n_chain] = cert_sig_scheme(x);
-        if (cred->n_chain == 0)
+        if (cred->n_chain == 0) {
             *leaf = x;
-        else
-            X509_free(x);
+        } else {
+            X509_free(prev_owned);
+            prev_owned = x;
+        }
+        prev = x;
         cred->n_chain++;
     }
+    X509_free(prev_owned);
     BIO_free(bio);
     /* The loop ends on "no start line": expected, not an error. Anything
      * else (a damaged certificate) is. */

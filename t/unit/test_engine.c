@@ -156,6 +156,15 @@ static void credential_choice(void)
                                             "certs/ed25519.key", err,
                                             sizeof(err)) == ZT_E_CONFIG);
         CHECK_MSG(strstr(err, "match") != NULL, "reason: %s", err);
+        /* a chain in order loads; the same chain reversed is refused */
+        CHECK_MSG(zt_config_add_credential_file(cfg, "certs/chain.crt",
+                                                "certs/leaf.key", err,
+                                                sizeof(err)) == ZT_OK,
+                  "chain: %s", err);
+        CHECK(zt_config_add_credential_file(cfg, "certs/chain-reversed.crt",
+                                            "certs/ca.key", err,
+                                            sizeof(err)) == ZT_E_CONFIG);
+        CHECK_MSG(strstr(err, "out of order") != NULL, "reason: %s", err);
         CHECK(zt_config_add_credential_file(cfg, "certs/missing.crt",
                                             "certs/p256.key", err,
                                             sizeof(err)) == ZT_E_CONFIG);
