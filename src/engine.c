@@ -46,8 +46,8 @@ void zt_conn_free(zt_conn *c)
     zt_dir_clear(&c->rd);
     zt_dir_clear(&c->wr);
     free(c->sni);
-    free_buf(&c->in, ZT_INBUF_SIZE);
-    free_buf(&c->out, c->out_cap);
+    free_buf(&c->in, c->in_hwm);
+    free_buf(&c->out, c->out_hwm);
     zt_memzero(c, sizeof(*c));
     free(c);
 }
@@ -325,6 +325,8 @@ zt_err zt_recv_done(zt_conn *c, size_t n)
     if (n > 0 && c->t_start == 0 && c->cfg->clock)
         c->t_start = c->cfg->clock(c->cfg->clock_arg);
     c->in_len += n;
+    if (c->in_len > c->in_hwm)
+        c->in_hwm = c->in_len;
     return process(c);
 }
 
@@ -376,7 +378,7 @@ void zt_send_done(zt_conn *c, size_t n)
         c->out_off = c->out_len = 0;
         /* the handshake flight may have grown it; back to one record */
         if (c->done && c->out_cap > ZT_OUTBUF_SIZE)
-            free_buf(&c->out, c->out_cap), c->out_cap = 0;
+            free_buf(&c->out, c->out_hwm), c->out_cap = c->out_hwm = 0;
     }
 }
 
@@ -526,13 +528,16 @@ zt_err zt_conn_release_buffers(zt_conn *c)
 {
     int busy = 0;
 
-    if (c->in_len == 0 && !c->app_held)
-        free_buf(&c->in, ZT_INBUF_SIZE);
+    if (c->in_len == 0 && !c->app_held) {
+        /* wipe what was ever used: decrypted plaintext stays in place */
+        free_buf(&c->in, c->in_hwm);
+        c->in_hwm = 0;
+    }
     else
         busy = 1;
     if (c->out_off == c->out_len) {
-        free_buf(&c->out, c->out_cap);
-        c->out_cap = c->out_off = c->out_len = 0;
+        free_buf(&c->out, c->out_hwm);
+        c->out_cap = c->out_off = c->out_len = c->out_hwm = 0;
     } else {
         busy = 1;
     }

@@ -323,11 +323,11 @@ struct zt_conn {
     /* records in: [0, in_len) holds received bytes; a processed record whose
      * plaintext is being read stays at the front (in_hold bytes) */
     uint8_t *in;
-    size_t in_len, in_hold;
+    size_t in_len, in_hold, in_hwm; /* hwm: bytes ever used, wiped on free */
     size_t app_off, app_len;
     /* records out: [out_off, out_len) still to send */
     uint8_t *out;
-    size_t out_cap, out_off, out_len;
+    size_t out_cap, out_off, out_len, out_hwm;
     /* handshake reassembly and outgoing handshake staging (handshake only) */
     uint8_t *hs;
     size_t hs_len, hs_cap;

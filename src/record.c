@@ -118,6 +118,8 @@ zt_err zt_protect_in_place(zt_conn *c, uint8_t type, size_t at, size_t n)
         return ZT_E_INTERNAL;
     c->wr.seq++;
     c->out_len = at + 5 + clen;
+    if (c->out_len > c->out_hwm)
+        c->out_hwm = c->out_len;
     return ZT_OK;
 }
 
@@ -141,6 +143,8 @@ zt_err zt_emit_record(zt_conn *c, uint8_t type, const uint8_t *p, size_t n)
     c->out[at + 3] = (uint8_t)(n >> 8);
     c->out[at + 4] = (uint8_t)n;
     c->out_len = at + 5 + n;
+    if (c->out_len > c->out_hwm)
+        c->out_hwm = c->out_len;
     return ZT_OK;
 }
 

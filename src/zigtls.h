@@ -326,7 +326,9 @@ zt_err zt_write(zt_conn *c, const uint8_t *data, size_t len,
  * the send pipe must be flushed first, or writing is not possible), and
  * zt_write_done(n) seals the n bytes placed there into one record. Nothing
  * else may be called in between. Lets an embedder gather several buffers
- * (headers and body) into one record. */
+ * (headers and body) into one record. The core wipes the send pipe up to
+ * what was sealed; plaintext placed there but never sealed is the
+ * embedder's to wipe. */
 uint8_t *zt_write_buf(zt_conn *c, size_t *len);
 zt_err zt_write_done(zt_conn *c, size_t n) ZT_WUR;
 /* Queue close_notify; no plaintext may be written after it. */
