@@ -26,7 +26,7 @@ UNIT_OBJ  = $(UNIT_SRC:t/unit/%.c=$(BUILD)/obj/unit/%.o)
 FUZZ_SRC  = $(sort $(wildcard t/fuzz/fuzz_*.c))
 FUZZ_REPLAY = $(FUZZ_SRC:t/fuzz/%.c=$(BUILD)/replay_%)
 
-.PHONY: all test unit replay e2e asan fuzz module demo clean format
+.PHONY: all deps test unit replay e2e asan fuzz module demo clean format
 
 all: $(BUILD)/libzigtls.a $(BUILD)/zigtls-server $(BUILD)/unit $(FUZZ_REPLAY)
 
@@ -63,7 +63,13 @@ replay: $(FUZZ_REPLAY)
 e2e: all
 	prove -v t/
 
-test: all
+# The packages the build and the tests need: installed once, only when one
+# is missing (the same list as CI, .ci/install-deps).
+deps:
+	@.ci/install-deps --if-missing
+
+test: deps
+	$(MAKE) --no-print-directory all
 	$(MAKE) --no-print-directory unit
 	$(MAKE) --no-print-directory replay
 	$(MAKE) --no-print-directory e2e
