@@ -15,6 +15,11 @@
 #   truncated   half a ClientHello, then FIN
 #   stall       connects, sends nothing, waits for the server to close
 #   ok          the whole handshake with a correct Finished (sanity)
+#   records     the whole handshake, then "GET /" with Connection: close;
+#               prints "records N bytes M close_notify C": the protected
+#               application data records of the response, their plaintext
+#               bytes, and whether close_notify followed (SNI argument:
+#               the path to get, default /)
 #
 # Prints "closed" or "alert N" (the alert the server sent), then exits 0.
 # Needs python3-cryptography; x25519, TLS_AES_128_GCM_SHA256 only.
@@ -234,6 +239,40 @@ def main():
     if mode == "ok":
         print("finished-sent")
         s.close()
+        return
+
+    if mode == "records":
+        # application traffic keys (RFC 8446 7.1) over the transcript
+        # through the server Finished
+        master = hkdf_extract(
+            expand_label(hs, b"derived", hashlib.sha256(b"").digest(), 32),
+            zero)
+        th = hashlib.sha256(transcript).digest()
+        c_ap = expand_label(master, b"c ap traffic", th, 32)
+        s_ap = expand_label(master, b"s ap traffic", th, 32)
+        STATE.update(s_key=expand_label(s_ap, b"key", b"", 16),
+                     s_iv=expand_label(s_ap, b"iv", b"", 12), s_seq=0)
+        path = sni if len(sys.argv) > 3 else "/"
+        req = ("GET %s HTTP/1.1\r\nHost: localhost\r\n"
+               "Connection: close\r\n\r\n" % path).encode() + b"\x17"
+        aad = b"\x17\x03\x03" + struct.pack(">H", len(req) + 16)
+        ct = AESGCM(expand_label(c_ap, b"key", b"", 16)).encrypt(
+            expand_label(c_ap, b"iv", b"", 12), req, aad)
+        s.sendall(record(23, ct))
+        n = nbytes = 0
+        notify = "no"
+        while True:
+            t, body = read_record(s)
+            if t is None:
+                break
+            inner = decrypt(STATE, body, t).rstrip(b"\x00")
+            if inner[-1] == 23:
+                n += 1
+                nbytes += len(inner) - 1
+            elif inner[-1] == 21:
+                notify = "yes" if inner[1] == 0 else "alert %d" % inner[1]
+                break
+        print("records %d bytes %d close_notify %s" % (n, nbytes, notify))
         return
 
     print(outcome(s))
