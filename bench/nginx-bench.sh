@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/nginx-bench.sh: Debian's nginx with the zigtls module side by side
 # with nginx's own OpenSSL TLS 1.3 and with plain HTTP, same machine, same
-# run (DESIGN.md "Performance budget"). A measurement, never a test.
+# run (docs/performance.md). A measurement, never a test.
 #
 #   make -C bench nginx               (builds the modules and the client)
 #   ROUNDS=3 SCALE=0.2 bench/nginx-bench.sh    a quick smoke run

@@ -1,5 +1,5 @@
 /*
- * crypto.c: the crypto provider (see crypto.h and DESIGN.md "Crypto").
+ * crypto.c: the crypto provider (see crypto.h and docs/crypto.md).
  *
  * The only file of the core that includes <sodium.h> or <openssl/...>.
  *   libsodium  X25519, Ed25519 signing and verification, random bytes,

@@ -2,7 +2,7 @@
  * crypto.h: the crypto provider interface of the core.
  *
  * Only src/crypto.c includes <sodium.h> or <openssl/...>. Everything else in
- * src/ reaches cryptography through these functions. The split (DESIGN.md):
+ * src/ reaches cryptography through these functions. The split (docs/crypto.md):
  *   libsodium  X25519, Ed25519, random bytes, wipe, constant-time compare
  *   libcrypto  AEADs, SHA-2, HMAC, HKDF, P-256 ECDH, ECDSA, RSA-PSS,
  *              PEM/X.509 parsing, key/certificate matching
