@@ -552,6 +552,17 @@ zt_err tsrv_feed(zt_conn *s, const uint8_t *p, size_t n, size_t chunk)
     return e;
 }
 
+zt_err tsrv_hello(zt_conn *s, tcli *t)
+{
+    static uint8_t msg[4096], rec[8192];
+    size_t n = tcli_client_hello(t, msg, sizeof(msg));
+
+    if (n == 0)
+        return ZT_E_INTERNAL;
+    n = tcli_record(ZT_CT_HANDSHAKE, msg, n, rec);
+    return tsrv_feed(s, rec, n, 0);
+}
+
 size_t tsrv_drain(zt_conn *s, uint8_t *out, size_t cap)
 {
     size_t n, total = 0;

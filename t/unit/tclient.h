@@ -95,6 +95,8 @@ void tcli_update_read(tcli *t);
 zt_config *tsrv_config(unsigned creds);
 /* Feed all of p to the server (in chunks of `chunk` bytes, 0: at once). */
 zt_err tsrv_feed(zt_conn *s, const uint8_t *p, size_t n, size_t chunk);
+/* Build the next ClientHello and feed it to the server as one record. */
+zt_err tsrv_hello(zt_conn *s, tcli *t);
 /* Take everything the server has to send. */
 size_t tsrv_drain(zt_conn *s, uint8_t *out, size_t cap);
 /* ClientHello (and HRR round) through to the server flight; 0 when the

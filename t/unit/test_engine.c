@@ -564,9 +564,9 @@ static void early_data_skipped(void)
     zt_config *cfg = tsrv_config(TSRV_ED25519);
     zt_conn *s;
     tcli t;
-    uint8_t msg[2048], rec[4096];
+    uint8_t rec[4096];
     static uint8_t o[8192], junk[5 + 600];
-    size_t n, k, i;
+    size_t n, i;
 
     memset(junk, 0x42, sizeof(junk));
     junk[0] = ZT_CT_APPDATA;
@@ -579,9 +579,7 @@ static void early_data_skipped(void)
     tcli_init(&t);
     t.extra = early_ext;
     t.extra_len = sizeof(early_ext);
-    n = tcli_client_hello(&t, msg, sizeof(msg));
-    k = tcli_record(ZT_CT_HANDSHAKE, msg, n, rec);
-    CHECK(tsrv_feed(s, rec, k, 0) == ZT_OK);
+    CHECK(tsrv_hello(s, &t) == ZT_OK);
     CHECK(tsrv_feed(s, junk, sizeof(junk), 0) == ZT_OK);
     CHECK(tsrv_feed(s, junk, sizeof(junk), 0) == ZT_OK);
     n = tsrv_drain(s, o, sizeof(o));
@@ -600,9 +598,7 @@ static void early_data_skipped(void)
     tcli_init(&t);
     t.extra = early_ext;
     t.extra_len = sizeof(early_ext);
-    n = tcli_client_hello(&t, msg, sizeof(msg));
-    k = tcli_record(ZT_CT_HANDSHAKE, msg, n, rec);
-    CHECK(tsrv_feed(s, rec, k, 0) == ZT_OK);
+    CHECK(tsrv_hello(s, &t) == ZT_OK);
     for (i = 0; i < 200 && zt_conn_error(s) == ZT_OK; i++)
         (void)tsrv_feed(s, junk, sizeof(junk), 0);
     CHECK(zt_conn_error(s) == ZT_E_BAD_RECORD_MAC);
@@ -616,17 +612,13 @@ static void early_data_skipped(void)
     t.extra = early_ext;
     t.extra_len = sizeof(early_ext);
     t.n_shares = 0;
-    n = tcli_client_hello(&t, msg, sizeof(msg));
-    k = tcli_record(ZT_CT_HANDSHAKE, msg, n, rec);
-    CHECK(tsrv_feed(s, rec, k, 0) == ZT_OK);
+    CHECK(tsrv_hello(s, &t) == ZT_OK);
     n = tsrv_drain(s, o, sizeof(o));
     CHECK(tcli_server_flight(&t, o, n) == 0 && t.got_hrr);
     CHECK(tsrv_feed(s, junk, sizeof(junk), 0) == ZT_OK);
     t.extra = NULL; /* no early_data in the second ClientHello */
     t.extra_len = 0;
-    n = tcli_client_hello(&t, msg, sizeof(msg));
-    k = tcli_record(ZT_CT_HANDSHAKE, msg, n, rec);
-    CHECK(tsrv_feed(s, rec, k, 0) == ZT_OK);
+    CHECK(tsrv_hello(s, &t) == ZT_OK);
     n = tsrv_drain(s, o, sizeof(o));
     CHECK(tcli_server_flight(&t, o, n) == 0);
     n = tcli_finished(&t, rec, 0);
@@ -641,16 +633,12 @@ static void early_data_skipped(void)
     t.extra = early_ext;
     t.extra_len = sizeof(early_ext);
     t.n_shares = 0;
-    n = tcli_client_hello(&t, msg, sizeof(msg));
-    k = tcli_record(ZT_CT_HANDSHAKE, msg, n, rec);
-    CHECK(tsrv_feed(s, rec, k, 0) == ZT_OK);
+    CHECK(tsrv_hello(s, &t) == ZT_OK);
     n = tsrv_drain(s, o, sizeof(o));
     CHECK(tcli_server_flight(&t, o, n) == 0 && t.got_hrr);
     t.extra = NULL;
     t.extra_len = 0;
-    n = tcli_client_hello(&t, msg, sizeof(msg));
-    k = tcli_record(ZT_CT_HANDSHAKE, msg, n, rec);
-    CHECK(tsrv_feed(s, rec, k, 0) == ZT_OK);
+    CHECK(tsrv_hello(s, &t) == ZT_OK);
     CHECK(tsrv_feed(s, junk, sizeof(junk), 0) == ZT_E_BAD_RECORD_MAC);
     tcli_free(&t);
     zt_conn_free(s);
@@ -658,9 +646,7 @@ static void early_data_skipped(void)
     /* without early_data in the ClientHello, such a record is fatal */
     s = zt_conn_new(cfg);
     tcli_init(&t);
-    n = tcli_client_hello(&t, msg, sizeof(msg));
-    k = tcli_record(ZT_CT_HANDSHAKE, msg, n, rec);
-    CHECK(tsrv_feed(s, rec, k, 0) == ZT_OK);
+    CHECK(tsrv_hello(s, &t) == ZT_OK);
     CHECK(tsrv_feed(s, junk, sizeof(junk), 0) == ZT_E_BAD_RECORD_MAC);
     tcli_free(&t);
     zt_conn_free(s);

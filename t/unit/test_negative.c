@@ -615,9 +615,7 @@ static void state_cases(void)
         static uint8_t o[8192];
         tcli_init(&t);
         p256_first_share_x25519(&t);
-        n = tcli_client_hello(&t, msg, sizeof(msg));
-        k = tcli_record(ZT_CT_HANDSHAKE, msg, n, rec);
-        CHECK(tsrv_feed(s, rec, k, 0) == ZT_OK);
+        CHECK(tsrv_hello(s, &t) == ZT_OK);
         n = tsrv_drain(s, o, sizeof(o));
         CHECK(tcli_server_flight(&t, o, n) == 0);
         CHECK(t.got_hrr && t.hrr_group == ZT_GROUP_X25519);
@@ -632,9 +630,7 @@ static void state_cases(void)
         s = zt_conn_new(cfg);
         tcli_init(&t);
         p256_first_share_x25519(&t);
-        n = tcli_client_hello(&t, msg, sizeof(msg));
-        k = tcli_record(ZT_CT_HANDSHAKE, msg, n, rec);
-        CHECK(tsrv_feed(s, rec, k, 0) == ZT_OK);
+        CHECK(tsrv_hello(s, &t) == ZT_OK);
         n = tsrv_drain(s, o, sizeof(o));
         CHECK(tcli_server_flight(&t, o, n) == 0);
         t.cookie[0] ^= 1; /* wrong cookie */
@@ -649,9 +645,7 @@ static void state_cases(void)
         s = zt_conn_new(cfg);
         tcli_init(&t);
         p256_first_share_x25519(&t);
-        n = tcli_client_hello(&t, msg, sizeof(msg));
-        k = tcli_record(ZT_CT_HANDSHAKE, msg, n, rec);
-        CHECK(tsrv_feed(s, rec, k, 0) == ZT_OK);
+        CHECK(tsrv_hello(s, &t) == ZT_OK);
         n = tsrv_drain(s, o, sizeof(o));
         CHECK(tcli_server_flight(&t, o, n) == 0);
         t.hrr_group = ZT_GROUP_SECP256R1; /* share for the wrong group */
