@@ -36,7 +36,6 @@ static ssize_t ngx_stream_zigtls_upstream_recv(ngx_connection_t *pc,
 
 
 static ngx_stream_filter_pt  ngx_stream_zigtls_next_filter;
-static ngx_recv_pt           ngx_stream_zigtls_upstream_orig_recv;
 
 
 static ngx_command_t  ngx_stream_zigtls_commands[] = {
@@ -254,9 +253,16 @@ ngx_stream_zigtls_filter(ngx_stream_session_t *s, ngx_chain_t *in,
 static void
 ngx_stream_zigtls_watch_upstream(ngx_stream_session_t *s)
 {
-    ngx_connection_t  *pc;
+    ngx_connection_t   *pc;
+    ngx_zigtls_conn_t  *zc;
 
-    if (s->upstream == NULL || ngx_zigtls_get(s->connection) == NULL) {
+    if (s->upstream == NULL) {
+        return;
+    }
+
+    zc = ngx_zigtls_get(s->connection);
+
+    if (zc == NULL) {
         return;
     }
 
@@ -268,7 +274,13 @@ ngx_stream_zigtls_watch_upstream(ngx_stream_session_t *s)
         return;
     }
 
-    ngx_stream_zigtls_upstream_orig_recv = pc->recv;
+    /*
+     * the upstream's own recv (ngx_recv, or ngx_ssl_recv with proxy_ssl)
+     * is kept with the client's connection: sessions of one worker proxy
+     * to upstreams of different kinds
+     */
+
+    zc->upstream_recv = pc->recv;
     pc->recv = ngx_stream_zigtls_upstream_recv;
 }
 
@@ -283,18 +295,26 @@ ngx_stream_zigtls_upstream_recv(ngx_connection_t *pc, u_char *buf,
     ngx_stream_session_t   *s;
     ngx_stream_upstream_t  *u;
 
-    n = ngx_stream_zigtls_upstream_orig_recv(pc, buf, size);
+    s = pc->data;
+    c = s->connection;
+    zc = ngx_zigtls_get(c);
+
+    if (zc == NULL || zc->upstream_recv == NULL) {
+        ngx_log_error(NGX_LOG_ALERT, pc->log, 0,
+                      "zigtls: upstream read without its session");
+        pc->read->error = 1;
+        return NGX_ERROR;
+    }
+
+    n = zc->upstream_recv(pc, buf, size);
 
     if (n != 0) {
         return n;
     }
 
-    s = pc->data;
-    c = s->connection;
     u = s->upstream;
-    zc = ngx_zigtls_get(c);
 
-    if (zc == NULL || !zc->handshaked || u == NULL) {
+    if (!zc->handshaked || u == NULL) {
         return 0;
     }
 

@@ -80,6 +80,10 @@ struct ngx_zigtls_conn_s {
     ngx_recv_pt                recv;       /* the raw socket functions */
     ngx_send_pt                send;
 
+    /* stream: the upstream connection's own recv, wrapped to watch for
+     * its EOF (ngx_stream_zigtls_module.c) */
+    ngx_recv_pt                upstream_recv;
+
     ngx_zigtls_done_pt         handler;
     void                      *data;       /* the module's, e.g. addr_conf */
     void                      *selected;   /* server chosen by SNI */
