@@ -491,7 +491,6 @@ ngx_http_zigtls_client_hello(void *arg, zt_conn *zt,
     u_char                     name[ZT_MAX_SNI_LEN + 1];
     size_t                     len, i;
     ngx_str_t                  host;
-    ngx_connection_t          *c;
     ngx_zigtls_conn_t         *zc;
     ngx_http_addr_conf_t      *addr_conf;
     ngx_zigtls_srv_conf_t     *zscf;
@@ -503,13 +502,12 @@ ngx_http_zigtls_client_hello(void *arg, zt_conn *zt,
         return ZT_E_INTERNAL;
     }
 
-    c = zc->c;
     addr_conf = zc->data;
 
     if (ch->sni == NULL || ch->sni_len == 0) {
 
         if (zc->conf->require_sni) {
-            ngx_log_debug0(NGX_LOG_DEBUG_HTTP, c->log, 0,
+            ngx_log_debug0(NGX_LOG_DEBUG_HTTP, zc->c->log, 0,
                            "zigtls: no SNI, refused");
             return ZT_E_POLICY_SNI;
         }
@@ -534,7 +532,7 @@ ngx_http_zigtls_client_hello(void *arg, zt_conn *zt,
 
     cscf = ngx_http_zigtls_find_server(addr_conf, &host);
 
-    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, c->log, 0,
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, zc->c->log, 0,
                    "zigtls SNI \"%V\": server %p", &host, cscf);
 
     if (cscf == NULL) {

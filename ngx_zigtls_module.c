@@ -810,6 +810,11 @@ ngx_zigtls_handshake(ngx_connection_t *c, ngx_zigtls_conn_t *zc)
         ngx_log_debug2(NGX_LOG_DEBUG_EVENT, c->log, 0,
                        "zigtls handshake: fed %z bytes: %s",
                        n, zt_err_str(err));
+
+        if (err != ZT_OK) {
+            /* sticky: the next turn flushes the alert and fails */
+            continue;
+        }
     }
 }
 
