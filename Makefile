@@ -26,7 +26,7 @@ UNIT_OBJ  = $(UNIT_SRC:t/unit/%.c=$(BUILD)/obj/unit/%.o)
 FUZZ_SRC  = $(sort $(wildcard t/fuzz/fuzz_*.c))
 FUZZ_REPLAY = $(FUZZ_SRC:t/fuzz/%.c=$(BUILD)/replay_%)
 
-.PHONY: all deps test unit replay e2e asan fuzz module demo clean format
+.PHONY: all deps test unit replay e2e asan fuzz module demo demo-stop clean format
 
 all: $(BUILD)/libzigtls.a $(BUILD)/zigtls-server $(BUILD)/unit $(FUZZ_REPLAY)
 
@@ -101,31 +101,22 @@ format:
 	clang-format -i src/*.c src/*.h t/unit/*.c t/unit/*.h t/fuzz/*.c examples/*.c
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz build-nodebug
 
-# ---- nginx dynamic modules (the nginx glue; see docs/directives.md) --------
+# ---- nginx dynamic modules (the nginx glue; see docs/install.md) ----------
 #   make module   build/ngx_http_zigtls_module.so, build/ngx_stream_zigtls_module.so
+#                 against Debian's nginx-dev (default) or any nginx source
+#                 tree: make module NGINX_SRC=/path/to/nginx-1.28.0
+#                 NGX_DEBUG=yes|no forces --with-debug on or off
 #   make demo     build, then start Debian's nginx with them on 127.0.0.1:8443
 NGINX_SRC  ?= /usr/share/nginx/src
-NGX_BUILD   = $(BUILD)/nginx-src
+NGX_DEBUG  ?=
 
-# Serialized by a lock (tests and benchmarks may ask for it at once); the
-# .so files are replaced atomically so that a starting nginx never maps a
-# half-written one.
+# Serialized by a lock (tests and benchmarks may ask for it at once).
 module:
 	@mkdir -p $(BUILD)
-	flock $(BUILD)/.module.lock bash -ec ' \
-	  rm -rf $(NGX_BUILD); cp -r $(NGINX_SRC) $(NGX_BUILD); \
-	  cd $(NGX_BUILD); . ./conf_flags; \
-	  ./configure "$${NGX_CONF_FLAGS[@]}" --with-stream=dynamic \
-	    --with-cc-opt=-O2 --add-dynamic-module=$(CURDIR) \
-	    > configure.log 2>&1 || { tail -20 configure.log; exit 1; }; \
-	  $(MAKE) -f objs/Makefile \
-	    objs/ngx_http_zigtls_module.so objs/ngx_stream_zigtls_module.so; \
-	  for m in ngx_http_zigtls_module ngx_stream_zigtls_module; do \
-	    cp objs/$$m.so $(abspath $(BUILD))/.$$m.so.tmp; \
-	    mv -f $(abspath $(BUILD))/.$$m.so.tmp $(abspath $(BUILD))/$$m.so; \
-	  done'
+	flock $(BUILD)/.module.lock env NGX_DEBUG=$(NGX_DEBUG) MAKE=$(MAKE) \
+	  mk/module.sh $(NGINX_SRC) $(BUILD)
 
 demo:
 	@sh demo/zigtls-demo.sh start

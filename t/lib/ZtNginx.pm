@@ -25,6 +25,10 @@ package ZtNginx;
 #   ZT_KEEP=1      keep the test directories (/tmp/zt-nginx-*)
 #   ZT_NO_BUILD=1  do not run "make module" when the .so files look stale
 #   ZT_NGINX=path  another nginx binary (default /usr/sbin/nginx)
+#   ZT_MODULES=dir the zigtls .so files from dir (built for ZT_NGINX)
+#                  instead of build/; nothing is rebuilt then
+#   ZT_STREAM_SO=path  nginx's own stream module (default Debian's; empty
+#                  when the binary has stream built in)
 
 use strict;
 use warnings;
@@ -42,7 +46,8 @@ use ZtTest qw(run start_bg stop_pid wait_port need_bin slurp repo_root
 our @EXPORT_OK = qw(run slurp need_bin);
 
 our $NGINX = $ENV{ZT_NGINX} || '/usr/sbin/nginx';
-our $STREAM_SO = '/usr/lib/nginx/modules/ngx_stream_module.so';
+our $STREAM_SO = defined $ENV{ZT_STREAM_SO} ? $ENV{ZT_STREAM_SO}
+                : '/usr/lib/nginx/modules/ngx_stream_module.so';
 
 my @instances;
 
@@ -59,17 +64,18 @@ sub new {
 
     die "nginx not found at $NGINX\n" unless -x $NGINX;
 
-    $self->{http_so} = "$root/build/ngx_http_zigtls_module.so";
-    $self->{stream_so} = "$root/build/ngx_stream_zigtls_module.so";
+    my $mods = $ENV{ZT_MODULES} || "$root/build";
+    $self->{http_so} = "$mods/ngx_http_zigtls_module.so";
+    $self->{stream_so} = "$mods/ngx_stream_zigtls_module.so";
 
-    _build_modules($root);
+    _build_modules($root) unless $ENV{ZT_MODULES};
     die "$self->{http_so} missing: 'make module' failed\n"
         unless -f $self->{http_so};
     if ($self->{stream}) {
         die "$self->{stream_so} missing: run 'make module' first\n"
             unless -f $self->{stream_so};
         die "$STREAM_SO missing: install libnginx-mod-stream\n"
-            unless -f $STREAM_SO;
+            unless $STREAM_SO eq '' || -f $STREAM_SO;
     }
 
     $self->{dir} = tempdir('zt-nginx-XXXXXX', TMPDIR => 1,
@@ -232,7 +238,8 @@ sub write_conf {
     my $d = $self->{dir};
     my $pre = "load_module $self->{http_so};\n";
     if ($self->{stream}) {
-        $pre .= "load_module $STREAM_SO;\nload_module $self->{stream_so};\n";
+        $pre .= "load_module $STREAM_SO;\n" if $STREAM_SO ne '';
+        $pre .= "load_module $self->{stream_so};\n";
     }
     $pre .= "user root;\n" if $> == 0;
     $pre .= <<"EOF";
