@@ -940,6 +940,9 @@ ngx_zigtls_ops_reason(zt_err err)
 
     case ZT_E_UNEXPECTED_MESSAGE:
     case ZT_E_UNEXPECTED_CCS:
+    case ZT_E_TOO_MANY_EMPTY:
+    case ZT_E_TOO_MANY_WARNINGS:
+    case ZT_E_TOO_MANY_KEY_UPDATES:
         return NGX_ZIGTLS_R_UNEXPECTED_MESSAGE;
 
     case ZT_E_PROTOCOL_VERSION:

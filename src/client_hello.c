@@ -217,6 +217,12 @@ zt_err zt_parse_client_hello(const uint8_t *body, size_t len, zt_ch *ch)
         return e;
     if (!ch->has_versions || !ch->offers_tls13)
         return ZT_E_PROTOCOL_VERSION;
+    /* 4.1.2: a TLS 1.3 ClientHello has legacy_version 0x0303 (higher
+     * values are tolerated, as 4.2.1 tells servers to ignore the field);
+     * D.5: 0x0300 or less MUST be refused with protocol_version, and
+     * nothing older than TLS 1.2 may negotiate TLS 1.3 either. */
+    if (ch->legacy_version < 0x0303)
+        return ZT_E_PROTOCOL_VERSION;
     if (!null_comp)
         return ZT_E_ILLEGAL_PARAMETER;
     return ZT_OK;

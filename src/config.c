@@ -75,6 +75,7 @@ zt_config *zt_config_new(void)
     cfg->cookie_len = 32;
     cfg->rsa_min_bits = 2048;
     cfg->ku_limit = (uint64_t)1 << 24;
+    cfg->max_hs = ZT_DEFAULT_MAX_HANDSHAKE;
     return cfg;
 }
 
@@ -442,4 +443,12 @@ void zt_config_set_generation(zt_config *cfg, uint64_t generation)
 void zt_config_set_key_update_limit(zt_config *cfg, uint64_t records)
 {
     cfg->ku_limit = records ? records : 1;
+}
+
+zt_err zt_config_set_max_handshake_len(zt_config *cfg, size_t len)
+{
+    if (len < 256 || len > ZT_MAX_HANDSHAKE_BODY)
+        return ZT_E_CONFIG;
+    cfg->max_hs = len;
+    return ZT_OK;
 }

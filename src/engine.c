@@ -86,7 +86,11 @@ zt_err zt_fail(zt_conn *c, zt_err e)
 
 static zt_err on_alert(zt_conn *c, const uint8_t *p, size_t n)
 {
-    /* Section 5.1: alerts are never fragmented or coalesced. */
+    /* Section 5.1: zero-length fragments of alerts MUST NOT be sent (as
+     * for handshake records: unexpected_message); alerts are never
+     * fragmented or coalesced. */
+    if (n == 0)
+        return ZT_E_UNEXPECTED_MESSAGE;
     if (n != 2)
         return ZT_E_DECODE;
     c->alert_recv = p[1];
@@ -94,8 +98,13 @@ static zt_err on_alert(zt_conn *c, const uint8_t *p, size_t n)
         c->peer_closed = 1;
         return c->done ? ZT_OK : ZT_E_PEER_ALERT;
     }
-    if (p[1] == ZT_ALERT_USER_CANCELED)
-        return ZT_OK; /* section 6.1: a close_notify should follow */
+    if (p[1] == ZT_ALERT_USER_CANCELED) {
+        /* section 6.1: a close_notify should follow; a stream of them is
+         * a flood */
+        if (++c->n_warn > ZT_MAX_WARNING_ALERTS)
+            return ZT_E_TOO_MANY_WARNINGS;
+        return ZT_OK;
+    }
     return ZT_E_PEER_ALERT; /* every other alert is fatal in TLS 1.3 */
 }
 
@@ -122,7 +131,7 @@ static zt_err hs_append(zt_conn *c, const uint8_t *p, size_t n)
 /*
  * Complete handshake messages in p[0, n) go to the state table; a partial
  * tail waits in c->hs. A message may not straddle a change of read key
- * (section 5.1), and is capped at ZT_MAX_HANDSHAKE_MSG.
+ * (section 5.1), and is capped at the configured max_hs.
  */
 static zt_err run_messages(zt_conn *c, const uint8_t *p, size_t n,
                            size_t *used)
@@ -135,7 +144,7 @@ static zt_err run_messages(zt_conn *c, const uint8_t *p, size_t n,
     while (n - *used >= 4) {
         const uint8_t *m = p + *used;
         mlen = ((uint32_t)m[1] << 16) | ((uint32_t)m[2] << 8) | m[3];
-        if (mlen > ZT_MAX_HANDSHAKE_MSG - 4)
+        if (mlen > c->use->max_hs)
             return ZT_E_HANDSHAKE_TOO_LARGE;
         if (n - *used < 4 + (size_t)mlen)
             break;
@@ -177,7 +186,7 @@ static zt_err on_handshake_data(zt_conn *c, const uint8_t *p, size_t n)
     if (c->hs_len >= 4) {
         uint32_t mlen = ((uint32_t)c->hs[1] << 16) |
                         ((uint32_t)c->hs[2] << 8) | c->hs[3];
-        if (mlen > ZT_MAX_HANDSHAKE_MSG - 4)
+        if (mlen > c->use->max_hs)
             return ZT_E_HANDSHAKE_TOO_LARGE;
     }
     return ZT_OK;
@@ -226,6 +235,8 @@ static zt_err on_record(zt_conn *c, uint8_t type, uint8_t *rec, size_t len)
     }
     if (c->hs_len != 0 && inner != ZT_CT_HANDSHAKE)
         return ZT_E_UNEXPECTED_MESSAGE; /* no interleaving (5.1) */
+    if (inner != ZT_CT_ALERT)
+        c->n_warn = 0; /* only consecutive warning alerts are a flood */
     switch (inner) {
     case ZT_CT_HANDSHAKE:
         if (n == 0)
@@ -236,11 +247,16 @@ static zt_err on_record(zt_conn *c, uint8_t type, uint8_t *rec, size_t len)
     case ZT_CT_APPDATA:
         if (!c->done)
             return ZT_E_UNEXPECTED_MESSAGE;
-        if (n > 0) {
-            c->app_off = (size_t)(rec - c->in);
-            c->app_len = n;
-            c->app_held = 1;
+        if (n == 0) {
+            /* legal (5.1), but only a few in a row: no progress */
+            if (++c->n_empty > ZT_MAX_EMPTY_RECORDS)
+                return ZT_E_TOO_MANY_EMPTY;
+            return ZT_OK;
         }
+        c->n_empty = c->n_ku = 0;
+        c->app_off = (size_t)(rec - c->in);
+        c->app_len = n;
+        c->app_held = 1;
         return ZT_OK;
     default:
         return ZT_E_UNEXPECTED_MESSAGE;
@@ -262,6 +278,13 @@ static zt_err process(zt_conn *c)
     while (c->err == ZT_OK && !c->app_held && c->in_len >= 5) {
         type = c->in[0];
         rlen = ((size_t)c->in[3] << 8) | c->in[4];
+        if ((type & 0x80) && c->in[2] == 0x01 && c->st == ZT_S_WAIT_CH &&
+            c->hs_len == 0 && c->alert_recv == ZT_ALERT_NONE)
+            /* An SSLv2-format CLIENT-HELLO (2-byte length with the high
+             * bit, msg_type 1) as the first record: an old client that
+             * cannot negotiate TLS 1.3 this way (D.5), told so as
+             * OpenSSL and BoringSSL do, not as garbage. */
+            return zt_fail(c, ZT_E_PROTOCOL_VERSION);
         if (type < ZT_CT_CCS || type > ZT_CT_APPDATA)
             return zt_fail(c, ZT_E_UNEXPECTED_MESSAGE);
         /* Section 5.1/5.2: 2^14 plaintext, 2^14 + 256 protected. */

@@ -29,6 +29,9 @@ uint8_t zt_err_alert(zt_err e)
         return ZT_ALERT_UNSUPPORTED_EXTENSION;
     case ZT_E_UNEXPECTED_MESSAGE:
     case ZT_E_UNEXPECTED_CCS:
+    case ZT_E_TOO_MANY_EMPTY:
+    case ZT_E_TOO_MANY_WARNINGS:
+    case ZT_E_TOO_MANY_KEY_UPDATES:
         return ZT_ALERT_UNEXPECTED_MESSAGE;
     case ZT_E_RECORD_OVERFLOW:
         return ZT_ALERT_RECORD_OVERFLOW;
@@ -91,6 +94,9 @@ const char *zt_err_str(zt_err e)
         [ZT_E_NOMEM] = "out_of_memory",
         [ZT_E_CONFIG] = "config",
         [ZT_E_STATE] = "bad_state",
+        [ZT_E_TOO_MANY_EMPTY] = "too_many_empty_records",
+        [ZT_E_TOO_MANY_WARNINGS] = "too_many_warning_alerts",
+        [ZT_E_TOO_MANY_KEY_UPDATES] = "too_many_key_updates",
     };
     if ((unsigned)e >= ZT_E__COUNT || names[e] == NULL)
         return "unknown";

@@ -228,6 +228,7 @@ struct zt_config {
     unsigned rsa_min_bits;
     uint64_t generation;
     uint64_t ku_limit;
+    size_t max_hs; /* largest handshake message body accepted */
 };
 
 /* ---- suites ---------------------------------------------------------------- */
@@ -347,6 +348,8 @@ struct zt_conn {
     size_t early_skip; /* 0-RTT bytes we may still discard (4.2.10) */
     uint64_t t_start, t_done;
     uint64_t key_updates;
+    /* floods: consecutive empty records, warning alerts, KeyUpdates */
+    uint8_t n_empty, n_warn, n_ku;
 };
 
 /* engine.c */

@@ -908,6 +908,9 @@ static zt_err on_key_update(zt_conn *c, const uint8_t *msg, size_t len)
         return ZT_E_DECODE;
     if (msg[4] > 1)
         return ZT_E_ILLEGAL_PARAMETER;
+    /* each one costs a key derivation; bounded until data flows again */
+    if (++c->n_ku > ZT_MAX_KEY_UPDATES)
+        return ZT_E_TOO_MANY_KEY_UPDATES;
     e = next_secret(c, &c->rd);
     if (e != ZT_OK)
         return e;

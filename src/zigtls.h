@@ -59,8 +59,18 @@ extern "C" {
 /* Output buffer after the handshake: one full protected record. */
 #define ZT_OUTBUF_SIZE          (ZT_RECORD_HEADER_LEN + ZT_MAX_PLAINTEXT + 1 + \
                                  ZT_AEAD_TAG_LEN)
-/* Largest handshake message we reassemble (ClientHello with extensions). */
-#define ZT_MAX_HANDSHAKE_MSG    (65536 + 4)
+/* Largest handshake message body we reassemble by default (the ClientHello
+ * with its extensions; see zt_config_set_max_handshake_len), and the most
+ * the protocol allows (a 24-bit length). */
+#define ZT_DEFAULT_MAX_HANDSHAKE 65536
+#define ZT_MAX_HANDSHAKE_BODY   0xffffff
+/* Floods a peer may repeat without progress (each refused with
+ * unexpected_message once exceeded): empty application-data records in a
+ * row, warning alerts (user_canceled) in a row, KeyUpdates without
+ * application data in between. The values BoringSSL uses. */
+#define ZT_MAX_EMPTY_RECORDS    32
+#define ZT_MAX_WARNING_ALERTS   4
+#define ZT_MAX_KEY_UPDATES      32
 #define ZT_MAX_SNI_LEN          255
 #define ZT_MAX_ALPN_LEN         255
 #define ZT_MAX_ALPN_PROTOS      16
@@ -149,6 +159,10 @@ typedef enum zt_err {
     ZT_E_NOMEM,
     ZT_E_CONFIG,             /* bad configuration argument */
     ZT_E_STATE,              /* call not valid in this state (API misuse) */
+    /* floods (bounded repetition without progress) */
+    ZT_E_TOO_MANY_EMPTY,     /* > ZT_MAX_EMPTY_RECORDS empty records */
+    ZT_E_TOO_MANY_WARNINGS,  /* > ZT_MAX_WARNING_ALERTS warning alerts */
+    ZT_E_TOO_MANY_KEY_UPDATES, /* > ZT_MAX_KEY_UPDATES KeyUpdates */
     ZT_E__COUNT
 } zt_err;
 
@@ -282,6 +296,16 @@ void zt_config_set_generation(zt_config *cfg, uint64_t generation);
  * section 5.5).
  */
 void zt_config_set_key_update_limit(zt_config *cfg, uint64_t records);
+/*
+ * Largest handshake message body the core reassembles from the client (in
+ * practice the ClientHello; default ZT_DEFAULT_MAX_HANDSHAKE, 64 KiB). It
+ * bounds the memory an unauthenticated peer can make one connection hold
+ * during the handshake (the reassembly buffer grows to about twice it).
+ * A bigger message is refused with decode_error as soon as its 4-byte
+ * header arrives. Real ClientHellos are 0.2-4 KiB; the protocol allows
+ * up to 2^24 - 1. Accepted: 256 .. ZT_MAX_HANDSHAKE_BODY, else ZT_E_CONFIG.
+ */
+zt_err zt_config_set_max_handshake_len(zt_config *cfg, size_t len) ZT_WUR;
 
 /* ---- connection ---------------------------------------------------------- */
 

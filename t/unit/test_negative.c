@@ -160,6 +160,25 @@ static size_t ed_no_extensions(uint8_t *m, size_t n)
     return at; /* a TLS 1.2 style hello with no extensions at all */
 }
 
+/* legacy_version (4.1.2, D.5) */
+static size_t ed_legacy_0300(uint8_t *m, size_t n)
+{
+    m[4] = 0x03;
+    m[5] = 0x00;
+    return n;
+}
+static size_t ed_legacy_0000(uint8_t *m, size_t n)
+{
+    m[4] = m[5] = 0x00;
+    return n;
+}
+static size_t ed_legacy_0301(uint8_t *m, size_t n)
+{
+    m[4] = 0x03;
+    m[5] = 0x01;
+    return n;
+}
+
 static void no_versions(tcli *t) { t->n_versions = 0; }
 static void tls12_only(tcli *t)
 {
@@ -294,6 +313,12 @@ static void client_hello_cases(void)
               ZT_ALERT_DECODE_ERROR);
     edit_case("odd cipher_suites", ed_odd_suites, ZT_E_DECODE,
               ZT_ALERT_DECODE_ERROR);
+    edit_case("legacy_version 0x0300", ed_legacy_0300,
+              ZT_E_PROTOCOL_VERSION, ZT_ALERT_PROTOCOL_VERSION);
+    edit_case("legacy_version 0x0000", ed_legacy_0000,
+              ZT_E_PROTOCOL_VERSION, ZT_ALERT_PROTOCOL_VERSION);
+    edit_case("legacy_version 0x0301", ed_legacy_0301,
+              ZT_E_PROTOCOL_VERSION, ZT_ALERT_PROTOCOL_VERSION);
     edit_case("no extensions (TLS 1.2)", ed_no_extensions,
               ZT_E_PROTOCOL_VERSION, ZT_ALERT_PROTOCOL_VERSION);
     ch_case("no supported_versions", no_versions, NULL,
@@ -358,6 +383,15 @@ static void record_cases(void)
     static const uint8_t zero_hs[] = {0x16, 0x03, 0x01, 0x00, 0x00};
     static const uint8_t alert3[] = {0x15, 0x03, 0x03, 0x00, 0x03, 2, 40, 0};
     static const uint8_t fatal[] = {0x15, 0x03, 0x03, 0x00, 0x02, 2, 40};
+    static const uint8_t zero_alert[] = {0x15, 0x03, 0x03, 0x00, 0x00};
+    static const uint8_t zero_ccs[] = {0x14, 0x03, 0x03, 0x00, 0x00};
+    static const uint8_t zero_app[] = {0x17, 0x03, 0x03, 0x00, 0x00};
+    /* msg_length 0x8000|25, CLIENT-HELLO, version 3.1, cipher_specs 3,
+     * session_id 0, challenge 16 */
+    static const uint8_t v2_hello[] = {
+        0x80, 0x19, 0x01, 0x03, 0x01, 0x00, 0x03, 0x00, 0x00, 0x00, 0x10,
+        0x00, 0x00, 0x2f, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08,
+        0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x10};
     static const uint8_t finished_first[] = {0x16, 0x03, 0x01, 0x00, 0x24,
                                              0x14, 0x00, 0x00, 0x20};
     static const uint8_t huge_msg[] = {0x16, 0x03, 0x01, 0x00, 0x04,
@@ -375,6 +409,18 @@ static void record_cases(void)
              ZT_E_UNEXPECTED_MESSAGE, ZT_ALERT_UNEXPECTED_MESSAGE);
     raw_case("alert of 3 bytes", alert3, sizeof(alert3), ZT_E_DECODE,
              ZT_ALERT_DECODE_ERROR);
+    raw_case("zero-length alert record", zero_alert, sizeof(zero_alert),
+             ZT_E_UNEXPECTED_MESSAGE, ZT_ALERT_UNEXPECTED_MESSAGE);
+    raw_case("zero-length change_cipher_spec", zero_ccs, sizeof(zero_ccs),
+             ZT_E_UNEXPECTED_CCS, ZT_ALERT_UNEXPECTED_MESSAGE);
+    raw_case("zero-length application data before keys", zero_app,
+             sizeof(zero_app), ZT_E_UNEXPECTED_MESSAGE,
+             ZT_ALERT_UNEXPECTED_MESSAGE);
+    /* SSLv2-format ClientHello (RFC 8446 D.5: never for TLS 1.3;
+     * RFC 6176): the first byte has the high bit set, which is no
+     * content type; answered as a record we cannot parse. */
+    raw_case("SSLv2-format ClientHello", v2_hello, sizeof(v2_hello),
+             ZT_E_PROTOCOL_VERSION, ZT_ALERT_PROTOCOL_VERSION);
     raw_case("fatal alert received", fatal, sizeof(fatal), ZT_E_PEER_ALERT,
              ZT_ALERT_NONE);
     memset(fin, 0, sizeof(fin));
@@ -525,6 +571,19 @@ static void state_cases(void)
     CHECK(pair_hello(&p, NULL) == 0);
     n = tcli_seal(&p.t, ZT_CT_CCS, (const uint8_t *)"\x01", 1, 0, rec);
     flight_case("protected change_cipher_spec", rec, n, &p,
+                ZT_E_UNEXPECTED_MESSAGE, ZT_ALERT_UNEXPECTED_MESSAGE);
+    pair_free(&p);
+
+    /* Zero-length alert, protected with the handshake key, with and
+     * without padding (5.1: unexpected_message, as for handshake) */
+    CHECK(pair_hello(&p, NULL) == 0);
+    n = tcli_seal(&p.t, ZT_CT_ALERT, NULL, 0, 0, rec);
+    flight_case("protected zero-length alert", rec, n, &p,
+                ZT_E_UNEXPECTED_MESSAGE, ZT_ALERT_UNEXPECTED_MESSAGE);
+    pair_free(&p);
+    CHECK(pair_hello(&p, NULL) == 0);
+    n = tcli_seal(&p.t, ZT_CT_ALERT, NULL, 0, 7, rec);
+    flight_case("protected zero-length alert, padded", rec, n, &p,
                 ZT_E_UNEXPECTED_MESSAGE, ZT_ALERT_UNEXPECTED_MESSAGE);
     pair_free(&p);
 
@@ -737,8 +796,210 @@ static void connected_cases(void)
     pair_free(&p);
 }
 
+/* ---- floods: bounded repetition ------------------------------------------ */
+
+static void connected(pair *p)
+{
+    p->cfg = tsrv_config(TSRV_ED25519);
+    p->s = zt_conn_new(p->cfg);
+    tcli_init(&p->t);
+    CHECK(thandshake(p->s, &p->t) == 0);
+}
+
+/* `count` records sealed by the client with `mk`, fed at once; then one
+ * byte of application data. Returns the server's verdict. */
+typedef size_t (*mk_fn)(tcli *t, uint8_t *out);
+
+static size_t mk_empty(tcli *t, uint8_t *o)
+{
+    return tcli_seal(t, ZT_CT_APPDATA, NULL, 0, 0, o);
+}
+static size_t mk_canceled(tcli *t, uint8_t *o)
+{
+    static const uint8_t a[2] = {1, ZT_ALERT_USER_CANCELED};
+    return tcli_seal(t, ZT_CT_ALERT, a, 2, 0, o);
+}
+static size_t mk_key_update(tcli *t, uint8_t *o)
+{
+    static const uint8_t m[5] = {ZT_HS_KEY_UPDATE, 0, 0, 1, 0};
+    size_t n = tcli_seal(t, ZT_CT_HANDSHAKE, m, sizeof(m), 0, o);
+    tcli_update_write(t);
+    return n;
+}
+static size_t mk_data(tcli *t, uint8_t *o)
+{
+    return tcli_seal(t, ZT_CT_APPDATA, (const uint8_t *)"x", 1, 0, o);
+}
+
+static zt_err flood(pair *p, mk_fn mk, int count, int then_data)
+{
+    static uint8_t buf[64 * 64];
+    size_t n = 0;
+    int i;
+
+    for (i = 0; i < count; i++) {
+        n += mk(&p->t, buf + n);
+        if (n > sizeof(buf) - 64 || i == count - 1) {
+            zt_err e = tsrv_feed(p->s, buf, n, 0);
+            if (e != ZT_OK)
+                return e;
+            n = 0;
+        }
+    }
+    if (then_data) {
+        uint8_t b[4];
+        n = mk_data(&p->t, buf);
+        if (tsrv_feed(p->s, buf, n, 0) != ZT_OK)
+            return zt_conn_error(p->s);
+        CHECK(zt_read(p->s, b, sizeof(b)) == 1);
+        (void)tsrv_drain(p->s, out, sizeof(out));
+    }
+    return zt_conn_error(p->s);
+}
+
+static void flood_case(const char *name, mk_fn mk, int limit, zt_err err)
+{
+    pair p;
+    zt_err got;
+
+    /* up to the limit: accepted, and the count restarts after data */
+    connected(&p);
+    got = flood(&p, mk, limit, 1);
+    CHECK_MSG(got == ZT_OK, "%s: %d accepted: %s", name, limit,
+              zt_err_str(got));
+    got = flood(&p, mk, limit, 1);
+    CHECK_MSG(got == ZT_OK, "%s: %d more after data: %s", name, limit,
+              zt_err_str(got));
+    pair_free(&p);
+    /* one more: refused with unexpected_message */
+    connected(&p);
+    got = flood(&p, mk, limit + 1, 0);
+    check_fail(name, p.s, got, err, ZT_ALERT_UNEXPECTED_MESSAGE, &p.t);
+    pair_free(&p);
+}
+
+static void flood_cases(void)
+{
+    uint8_t rec[256];
+    size_t n;
+    pair p;
+
+    flood_case("empty records", mk_empty, ZT_MAX_EMPTY_RECORDS,
+               ZT_E_TOO_MANY_EMPTY);
+    flood_case("user_canceled alerts", mk_canceled, ZT_MAX_WARNING_ALERTS,
+               ZT_E_TOO_MANY_WARNINGS);
+    flood_case("KeyUpdates", mk_key_update, ZT_MAX_KEY_UPDATES,
+               ZT_E_TOO_MANY_KEY_UPDATES);
+
+    /* zero-length alert under the application key, padded or not */
+    connected(&p);
+    n = tcli_seal(&p.t, ZT_CT_ALERT, NULL, 0, 0, rec);
+    flight_case("zero-length alert after the handshake", rec, n, &p,
+                ZT_E_UNEXPECTED_MESSAGE, ZT_ALERT_UNEXPECTED_MESSAGE);
+    pair_free(&p);
+    connected(&p);
+    n = tcli_seal(&p.t, ZT_CT_ALERT, NULL, 0, 30, rec);
+    flight_case("zero-length padded alert after the handshake", rec, n, &p,
+                ZT_E_UNEXPECTED_MESSAGE, ZT_ALERT_UNEXPECTED_MESSAGE);
+    pair_free(&p);
+}
+
+/* ---- the ClientHello size cap (zt_config_set_max_handshake_len) ---------- */
+
+/* A ClientHello whose unknown extension makes its body `body` bytes long,
+ * fed as 2^14-byte records. */
+static zt_err big_hello(zt_conn *s, size_t body)
+{
+    static uint8_t ext[66000], msg[70000], recs[72000];
+    size_t n, base, off, k, at = 0;
+    tcli t;
+    zt_err e;
+
+    tcli_init(&t);
+    t.extra = ext;
+    t.extra_len = 4;
+    memset(ext, 0, sizeof(ext));
+    ext[0] = 0xfe; /* an unknown extension, ignored (4.2) */
+    ext[1] = 0xed;
+    base = tcli_client_hello(&t, msg, sizeof(msg)) - 4;
+    t.extra_len = 4 + (body - base);
+    ext[2] = (uint8_t)((body - base) >> 8);
+    ext[3] = (uint8_t)(body - base);
+    tcli_free(&t);
+    tcli_init(&t);
+    t.extra = ext;
+    t.extra_len = 4 + (body - base);
+    n = tcli_client_hello(&t, msg, sizeof(msg));
+    CHECK_EQ_INT(n, body + 4);
+    for (off = 0; off < n; off += k) {
+        k = n - off < 16384 ? n - off : 16384;
+        at += tcli_record(ZT_CT_HANDSHAKE, msg + off, k, recs + at);
+    }
+    e = tsrv_feed(s, recs, at, 0);
+    tcli_free(&t);
+    return e;
+}
+
+static void size_cap_cases(void)
+{
+    zt_config *cfg = tsrv_config(TSRV_ED25519);
+    zt_conn *s;
+
+    CHECK(zt_config_set_max_handshake_len(cfg, 255) == ZT_E_CONFIG);
+    CHECK(zt_config_set_max_handshake_len(cfg, ZT_MAX_HANDSHAKE_BODY + 1) ==
+          ZT_E_CONFIG);
+    /* default: 64 KiB accepted, one byte more refused */
+    s = zt_conn_new(cfg);
+    CHECK(big_hello(s, ZT_DEFAULT_MAX_HANDSHAKE) == ZT_OK);
+    CHECK(zt_conn_state(s) & ZT_ST_HAS_OUTPUT); /* the server flight */
+    zt_conn_free(s);
+    s = zt_conn_new(cfg);
+    check_fail("ClientHello over the default cap", s,
+               big_hello(s, ZT_DEFAULT_MAX_HANDSHAKE + 1),
+               ZT_E_HANDSHAKE_TOO_LARGE, ZT_ALERT_DECODE_ERROR, NULL);
+    zt_conn_free(s);
+    /* raised: a legal ClientHello of 65560 bytes is served */
+    CHECK(zt_config_set_max_handshake_len(cfg, 131072) == ZT_OK);
+    s = zt_conn_new(cfg);
+    CHECK(big_hello(s, 65560) == ZT_OK);
+    CHECK(zt_conn_state(s) & ZT_ST_HAS_OUTPUT);
+    zt_conn_free(s);
+    /* lowered: 1000 bytes is refused at once */
+    CHECK(zt_config_set_max_handshake_len(cfg, 512) == ZT_OK);
+    s = zt_conn_new(cfg);
+    check_fail("ClientHello over a lowered cap", s, big_hello(s, 1000),
+               ZT_E_HANDSHAKE_TOO_LARGE, ZT_ALERT_DECODE_ERROR, NULL);
+    zt_conn_free(s);
+    zt_config_free(cfg);
+}
+
+/* legacy_version above 0x0303 is tolerated (4.2.1: ignored when
+ * supported_versions is present), as real stacks do */
+static void legacy_high_case(void)
+{
+    zt_config *cfg = tsrv_config(TSRV_ED25519);
+    zt_conn *s = zt_conn_new(cfg);
+    uint8_t msg[4096], rec[8192];
+    tcli t;
+    size_t n;
+
+    tcli_init(&t);
+    n = tcli_client_hello(&t, msg, sizeof(msg));
+    msg[4] = 0x04;
+    msg[5] = 0x00;
+    n = tcli_record(ZT_CT_HANDSHAKE, msg, n, rec);
+    CHECK(tsrv_feed(s, rec, n, 0) == ZT_OK);
+    CHECK(zt_conn_state(s) & ZT_ST_HAS_OUTPUT);
+    tcli_free(&t);
+    zt_conn_free(s);
+    zt_config_free(cfg);
+}
+
 void suite_negative(void)
 {
+    flood_cases();
+    size_cap_cases();
+    legacy_high_case();
     client_hello_cases();
     record_cases();
     state_cases();
