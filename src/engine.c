@@ -46,6 +46,7 @@ void zt_conn_free(zt_conn *c)
     zt_dir_clear(&c->rd);
     zt_dir_clear(&c->wr);
     free(c->sni);
+    free(c->ja4);
     free_buf(&c->in, c->in_hwm);
     free_buf(&c->out, c->out_hwm);
     zt_memzero(c, sizeof(*c));

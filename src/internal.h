@@ -318,6 +318,7 @@ struct zt_conn {
     zt_state st;
     zt_err err;
     uint8_t alert_sent, alert_recv;
+    uint8_t ja4_forms;  /* zt_conn_set_ja4 */
     unsigned peer_closed : 1, closed : 1, hrr : 1, ccs_seen : 1,
         ccs_sent : 1, done : 1, app_held : 1, ku_pending : 1;
 
@@ -350,6 +351,8 @@ struct zt_conn {
     uint64_t key_updates;
     /* floods: consecutive empty records, warning alerts, KeyUpdates */
     uint8_t n_empty, n_warn, n_ku;
+    char *ja4;          /* kept fingerprints (ja4.c), or NULL */
+    uint16_t ja4_off[ZT_JA4_FORMS];
 };
 
 /* engine.c */
@@ -374,6 +377,8 @@ zt_err zt_derive_secret(zt_hash_alg alg, const uint8_t *secret,
                         const char *label, const uint8_t *th, uint8_t *out) ZT_WUR;
 zt_err zt_finished_mac(zt_hash_alg alg, const uint8_t *base_secret,
                        const uint8_t *th, uint8_t *out) ZT_WUR;
+/* ja4.c */
+void zt_conn_keep_ja4(zt_conn *c, const uint8_t *hello, size_t len);
 /* server.c */
 zt_err zt_on_handshake_msg(zt_conn *c, const uint8_t *msg, size_t len) ZT_WUR;
 zt_err zt_hs_flush(zt_conn *c) ZT_WUR;

@@ -768,6 +768,8 @@ static zt_err on_client_hello(zt_conn *c, const uint8_t *msg, size_t len)
     zt_err e;
     int second = c->st == ZT_S_WAIT_CH2;
 
+    if (!second)
+        zt_conn_keep_ja4(c, msg + 4, len - 4); /* refused ones too */
     e = zt_parse_client_hello(msg + 4, len - 4, &ch);
     if (e != ZT_OK) {
         if (!second)

@@ -399,6 +399,47 @@ const zt_config *zt_conn_config(const zt_conn *c);/* after the CH callback */
 uint64_t zt_conn_handshake_ms(const zt_conn *c);  /* first byte to done */
 uint64_t zt_conn_key_updates(const zt_conn *c);   /* sent + received */
 
+/* ---- JA4 fingerprints of the ClientHello ---------------------------------
+ *
+ * JA4 (the public specification, FoxIO's technical_details/JA4.md) of a
+ * ClientHello as the client sent it: GREASE left out, unknown extensions
+ * counted and listed. Four forms:
+ *   ZT_JA4     t13d1516h2_8daaf6152771_e5627efa2ab1 (ZT_JA4_LEN characters)
+ *   ZT_JA4_R   the same with the sorted lists in place of their hashes
+ *   ZT_JA4_O   as ZT_JA4, lists in the order sent (SNI and ALPN kept)
+ *   ZT_JA4_RO  as ZT_JA4_R, lists in the order sent
+ */
+typedef enum zt_ja4_form {
+    ZT_JA4 = 0,
+    ZT_JA4_R = 1,
+    ZT_JA4_O = 2,
+    ZT_JA4_RO = 3
+} zt_ja4_form;
+#define ZT_JA4_FORMS   4
+#define ZT_JA4_LEN     36
+/* Raw forms longer than this (a ClientHello with hundreds of suites) are
+ * not kept per connection. */
+#define ZT_JA4_RAW_MAX 2048
+
+/*
+ * Fingerprint one ClientHello body (the handshake message without its
+ * 4-byte header). Writes at most cap - 1 characters and a NUL to out (out
+ * may be NULL with cap 0) and returns the length of the whole fingerprint,
+ * as snprintf does; 0 when the fixed fields or the extension framing
+ * cannot be read.
+ */
+size_t zt_ja4(const uint8_t *hello, size_t len, zt_ja4_form form, char *out,
+              size_t cap);
+/*
+ * Forms (bits 1u << zt_ja4_form) the connection keeps of its first
+ * ClientHello, refused or not: one allocation at the ClientHello, freed
+ * with the connection. Call before the first zt_recv_done. Default 0:
+ * none kept, no cost.
+ */
+void zt_conn_set_ja4(zt_conn *c, unsigned forms);
+/* A kept form, or NULL (not asked for, no ClientHello yet, unreadable). */
+const char *zt_conn_ja4(const zt_conn *c, zt_ja4_form form);
+
 const char *zt_cipher_suite_name(uint16_t suite); /* "TLS_AES_128_GCM_SHA256" */
 const char *zt_group_name(uint16_t group);        /* "x25519" */
 const char *zt_sigalg_name(uint16_t scheme);      /* "ecdsa_secp256r1_sha256" */

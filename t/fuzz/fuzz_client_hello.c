@@ -6,6 +6,9 @@
  * hold is memory safety, and on success every pointer and cursor the parser
  * returns lies inside the input (each is read here so a sanitizer checks
  * it), and the lists the handshake trusts are as validated as promised.
+ * The JA4 walk (src/ja4.c) runs on the same bytes: its four forms stay
+ * inside their buffers, say how long they are, and exist whenever the
+ * parser accepted the hello.
  */
 #include <stdlib.h>
 
@@ -44,6 +47,26 @@ static void check_u16_list(int present, zt_cur c)
         abort();
 }
 
+static void check_ja4(const uint8_t *data, size_t size, int parsed)
+{
+    static char big[1 << 18];
+    char small[20];
+    size_t n, m;
+    int f;
+
+    for (f = 0; f < ZT_JA4_FORMS; f++) {
+        n = zt_ja4(data, size, (zt_ja4_form)f, big, sizeof(big));
+        m = zt_ja4(data, size, (zt_ja4_form)f, small, sizeof(small));
+        if (n != m || (n && n < sizeof(big) && strlen(big) != n))
+            abort();
+        if (n == 0 ? (big[0] || small[0] || parsed)
+                   : strlen(small) != (n < 19 ? n : 19))
+            abort();
+        if ((f == ZT_JA4 || f == ZT_JA4_O) && n && n != ZT_JA4_LEN)
+            abort();
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const uint8_t *hi = data + size;
@@ -51,6 +74,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     zt_err e;
 
     e = zt_parse_client_hello(data, size, &ch);
+    check_ja4(data, size, e == ZT_OK);
     if (e == ZT_OK || e == ZT_E_PROTOCOL_VERSION) {
         touch(ch.random, 32, data, hi);
         touch(ch.session_id, ch.session_id_len, data, hi);
