@@ -14,19 +14,28 @@ OPT     ?= -O2
 CFLAGS  ?= $(OPT) -g
 WARN     = -Wall -Wextra -Wshadow -Wpointer-arith -Wstrict-prototypes \
            -Wmissing-prototypes -Wno-unused-parameter -Werror
-CPPFLAGS = -Isrc -D_GNU_SOURCE
+# ML-KEM-768 from PQClean, fetched at the pinned version and integrity by
+# .ci/fetch-pqclean into build-deps/pqclean/ (never committed; see
+# docs/security.md). Only src/crypto.c includes its headers.
+PQ_DIR   = build-deps/pqclean
+PQ_STAMP = $(PQ_DIR)/.pin
+PQ_KEM   = crypto_kem/ml-kem-768/clean
+PQ_SRC   = $(addprefix $(PQ_KEM)/,cbd.c indcpa.c kem.c ntt.c poly.c polyvec.c \
+             reduce.c symmetric-shake.c verify.c)
+CPPFLAGS = -Isrc -I$(PQ_DIR) -I$(PQ_DIR)/common -D_GNU_SOURCE
 ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) $(SAN) -fPIC
 LIBS     = -lsodium -lcrypto
 LDFLAGS ?=
 
 CORE_SRC  = $(sort $(wildcard src/*.c))
 CORE_OBJ  = $(CORE_SRC:src/%.c=$(BUILD)/obj/%.o)
+PQ_OBJ    = $(PQ_SRC:%.c=$(BUILD)/obj/pqclean/%.o)
 UNIT_SRC  = $(sort $(wildcard t/unit/*.c))
 UNIT_OBJ  = $(UNIT_SRC:t/unit/%.c=$(BUILD)/obj/unit/%.o)
 FUZZ_SRC  = $(sort $(wildcard t/fuzz/fuzz_*.c))
 FUZZ_REPLAY = $(FUZZ_SRC:t/fuzz/%.c=$(BUILD)/replay_%)
 
-.PHONY: all deps test unit replay e2e asan fuzz module demo demo-stop clean format
+.PHONY: all deps pqclean test unit replay e2e asan fuzz module demo demo-stop clean distclean format
 
 all: $(BUILD)/libzigtls.a $(BUILD)/zigtls-server $(BUILD)/unit $(FUZZ_REPLAY)
 
@@ -34,11 +43,21 @@ $(BUILD)/obj/%.o: src/%.c src/*.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
+# The PQClean tree: fetched when missing or when the pin changes.
+$(PQ_STAMP): .ci/fetch-pqclean
+	.ci/fetch-pqclean
+pqclean: $(PQ_STAMP)
+$(BUILD)/obj/crypto.o: $(PQ_STAMP)
+
+$(PQ_OBJ): $(BUILD)/obj/pqclean/%.o: $(PQ_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $(PQ_DIR)/$*.c
+
 $(BUILD)/obj/unit/%.o: t/unit/%.c t/unit/*.h src/*.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -It/unit $(ALL_CFLAGS) -Wno-missing-prototypes -c -o $@ $<
 
-$(BUILD)/libzigtls.a: $(CORE_OBJ)
+$(BUILD)/libzigtls.a: $(CORE_OBJ) $(PQ_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
@@ -90,7 +109,8 @@ fuzz: $(BUILD)/libzigtls.a
 	@set -e; for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
 	  clang $(CPPFLAGS) -std=c11 $(WARN) -Wno-missing-prototypes -g -O1 \
 	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-	    -o build-fuzz/$$n $$f $(CORE_SRC) $(LIBS); \
+	    -o build-fuzz/$$n $$f $(CORE_SRC) $(addprefix $(PQ_DIR)/,$(PQ_SRC)) \
+	    $(LIBS); \
 	  mkdir -p build-fuzz/corpus-$$n; \
 	  build-fuzz/$$n -max_total_time=$(FUZZ_SECONDS) \
 	    -artifact_prefix=build-fuzz/$$n- $(FUZZ_FLAGS) \
@@ -103,6 +123,10 @@ format:
 clean:
 	rm -rf build build-asan build-fuzz build-nodebug
 
+# also the fetched PQClean tree (the next build fetches it again)
+distclean: clean
+	rm -rf build-deps
+
 # ---- nginx dynamic modules (the nginx glue; see docs/install.md) ----------
 #   make module   build/ngx_http_zigtls_module.so, build/ngx_stream_zigtls_module.so
 #                 against Debian's nginx-dev (default) or any nginx source
@@ -113,7 +137,7 @@ NGINX_SRC  ?= /usr/share/nginx/src
 NGX_DEBUG  ?=
 
 # Serialized by a lock (tests and benchmarks may ask for it at once).
-module:
+module: $(PQ_STAMP)
 	@mkdir -p $(BUILD)
 	flock $(BUILD)/.module.lock env NGX_DEBUG=$(NGX_DEBUG) MAKE=$(MAKE) \
 	  mk/module.sh $(NGINX_SRC) $(BUILD)

@@ -38,6 +38,9 @@ const char *zt_group_name(uint16_t group)
     switch (group) {
     case ZT_GROUP_X25519: return "x25519";
     case ZT_GROUP_SECP256R1: return "secp256r1";
+    /* the IANA names (draft-ietf-tls-ecdhe-mlkem section 5) */
+    case ZT_GROUP_X25519MLKEM768: return "X25519MLKEM768";
+    case ZT_GROUP_SECP256R1MLKEM768: return "SecP256r1MLKEM768";
     }
     return NULL;
 }
@@ -68,9 +71,13 @@ zt_config *zt_config_new(void)
     cfg->suites[1] = ZT_TLS_AES_256_GCM_SHA384;
     cfg->suites[2] = ZT_TLS_CHACHA20_POLY1305_SHA256;
     cfg->n_suites = 3;
-    cfg->groups[0] = ZT_GROUP_X25519;
-    cfg->groups[1] = ZT_GROUP_SECP256R1;
-    cfg->n_groups = 2;
+    /* Post-quantum hybrid first, as current browsers and OpenSSL 3.5 do;
+     * a client that sent only a classical share still gets it without a
+     * HelloRetryRequest (docs/security.md). */
+    cfg->groups[0] = ZT_GROUP_X25519MLKEM768;
+    cfg->groups[1] = ZT_GROUP_X25519;
+    cfg->groups[2] = ZT_GROUP_SECP256R1;
+    cfg->n_groups = 3;
     cfg->rnd = zt_sys_random;
     cfg->cookie_len = 32;
     cfg->rsa_min_bits = 2048;
@@ -124,7 +131,7 @@ zt_err zt_config_set_groups(zt_config *cfg, const uint16_t *groups, size_t n)
 {
     size_t i;
 
-    if (n == 0 || n > 2 || has_dup(groups, n))
+    if (n == 0 || n > ZT_MAX_GROUPS || has_dup(groups, n))
         return ZT_E_CONFIG;
     for (i = 0; i < n; i++)
         if (zt_group_name(groups[i]) == NULL)
@@ -168,6 +175,8 @@ static uint16_t group_by_name(const char *s, size_t n)
         {"x25519", ZT_GROUP_X25519},     {"secp256r1", ZT_GROUP_SECP256R1},
         {"p-256", ZT_GROUP_SECP256R1},   {"prime256v1", ZT_GROUP_SECP256R1},
         {"p256", ZT_GROUP_SECP256R1},
+        {"x25519mlkem768", ZT_GROUP_X25519MLKEM768},
+        {"secp256r1mlkem768", ZT_GROUP_SECP256R1MLKEM768},
     };
     size_t i;
 
@@ -225,7 +234,7 @@ zt_err zt_config_set_groups_str(zt_config *cfg, const char *list,
 {
     uint16_t ids[8];
     size_t n;
-    zt_err e = parse_list(list, group_by_name, ids, 2, &n, bad);
+    zt_err e = parse_list(list, group_by_name, ids, ZT_MAX_GROUPS, &n, bad);
 
     return e ? e : zt_config_set_groups(cfg, ids, n);
 }

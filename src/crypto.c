@@ -1,11 +1,15 @@
 /*
  * crypto.c: the crypto provider (see crypto.h and docs/crypto.md).
  *
- * The only file of the core that includes <sodium.h> or <openssl/...>.
+ * The only file of the core that includes <sodium.h>, <openssl/...> or
+ * PQClean's headers.
  *   libsodium  X25519, Ed25519 signing and verification, random bytes,
  *              wipe, constant-time compare
  *   libcrypto  AEADs, SHA-2, HMAC (and HKDF built on it), P-256 ECDH,
  *              ECDSA P-256, RSA-PSS, PEM/X.509 parsing
+ *   PQClean    ML-KEM-768 (build-deps/pqclean/, fetched at the pinned npm
+ *              version by .ci/fetch-pqclean): its headers, and its Keccak
+ *              code, are included here only
  *
  * nginx uses libcrypto in the same process, so every failing libcrypto call
  * is followed by ERR_clear_error(): we never leave entries in its error
@@ -461,18 +465,147 @@ bad:
     return fail();
 }
 
-/* ---- key exchange --------------------------------------------------------- */
+/* ---- ML-KEM-768 (FIPS 203) ------------------------------------------------ */
 
-size_t zt_kx_pub_len(uint16_t group)
+/*
+ * PQClean's Keccak code (common/fips202.c) allocates every SHAKE state with
+ * malloc, frees it without wiping it (the noise PRF's state is derived from
+ * secrets) and calls exit() when malloc fails. It is compiled here, inside
+ * the provider, with malloc and free pointing at a small per-thread area
+ * that is wiped on release: no allocation per handshake, nothing left in
+ * the heap, no exit. ML-KEM-768 holds at most one such state at a time; a
+ * second slot and a wiping heap fallback cover anything else.
+ */
+#define ZT_PQ_STATE_LEN (sizeof(uint64_t) * 26) /* PQC_SHAKEINCCTX_BYTES */
+static _Thread_local uint64_t tl_keccak[2][26];
+static _Thread_local unsigned tl_keccak_busy;
+
+static void *pq_state_alloc(size_t n)
 {
-    switch (group) {
-    case ZT_GROUP_X25519:
-        return 32;
-    case ZT_GROUP_SECP256R1:
-        return 65;
+    unsigned i;
+    uint64_t *p;
+
+    if (n > ZT_PQ_STATE_LEN)
+        return NULL;
+    for (i = 0; i < 2; i++)
+        if (!(tl_keccak_busy & (1u << i))) {
+            tl_keccak_busy |= 1u << i;
+            return tl_keccak[i];
+        }
+    p = malloc(ZT_PQ_STATE_LEN);
+    return p;
+}
+
+static void pq_state_free(void *p)
+{
+    unsigned i;
+
+    if (p == NULL)
+        return;
+    zt_memzero(p, ZT_PQ_STATE_LEN);
+    for (i = 0; i < 2; i++)
+        if (p == (void *)tl_keccak[i]) {
+            tl_keccak_busy &= ~(1u << i);
+            return;
+        }
+    free(p);
+}
+
+#define malloc(n) pq_state_alloc(n)
+#define free(p) pq_state_free(p)
+#include "common/fips202.c"
+#undef malloc
+#undef free
+
+#include "crypto_kem/ml-kem-768/clean/kem.h"
+
+/* PQClean's randomness hook (common/randombytes.h), used only by its
+ * non-derandomised entry points: the core calls the _derand ones with
+ * bytes from the configured random source. */
+int PQCLEAN_randombytes(uint8_t *output, size_t n);
+int PQCLEAN_randombytes(uint8_t *output, size_t n)
+{
+    if (!ready())
+        abort(); /* PQClean has no failure path; never reached */
+    randombytes_buf(output, n);
+    return 0;
+}
+
+/*
+ * PQClean keeps its polynomials (secret noise, the message) on the stack
+ * and leaves them there: after each call, overwrite the stack it used
+ * (about 13 KB for an encapsulation with -O2) with zeros.
+ */
+#define ZT_PQ_STACK_BURN 24576
+static __attribute__((noinline)) void pq_burn_stack(void)
+{
+    uint8_t b[ZT_PQ_STACK_BURN];
+
+    sodium_memzero(b, sizeof(b));
+    __asm__ __volatile__("" : : "r"(b) : "memory");
+}
+
+/* FIPS 203 section 7.2, modulus check: ByteEncode12(ByteDecode12(t)) = t,
+ * that is every 12-bit coefficient of the k = 3 polynomials < q. ek is
+ * public: no need for constant time. */
+int zt_mlkem768_check_ek(const uint8_t *ek, size_t ek_len)
+{
+    size_t i;
+    unsigned c0, c1;
+
+    if (ek == NULL || ek_len != ZT_MLKEM768_EK_LEN)
+        return -1;
+    for (i = 0; i + 3 <= 3 * 384; i += 3) {
+        c0 = (unsigned)ek[i] | ((unsigned)(ek[i + 1] & 0x0f) << 8);
+        c1 = ((unsigned)ek[i + 1] >> 4) | ((unsigned)ek[i + 2] << 4);
+        if (c0 >= 3329 || c1 >= 3329)
+            return -1;
     }
     return 0;
 }
+
+int zt_mlkem768_keygen(const uint8_t *seed, size_t seed_len, uint8_t *ek,
+                       uint8_t *dk)
+{
+    if (seed_len != ZT_MLKEM_SEED_LEN)
+        return -1;
+    (void)PQCLEAN_MLKEM768_CLEAN_crypto_kem_keypair_derand(ek, dk, seed);
+    pq_burn_stack();
+    return 0;
+}
+
+int zt_mlkem768_encaps(const uint8_t *ek, size_t ek_len,
+                       const uint8_t m[ZT_MLKEM_M_LEN], uint8_t *ct,
+                       uint8_t ss[ZT_MLKEM_SS_LEN])
+{
+    if (zt_mlkem768_check_ek(ek, ek_len) != 0)
+        return -1;
+    (void)PQCLEAN_MLKEM768_CLEAN_crypto_kem_enc_derand(ct, ss, ek, m);
+    pq_burn_stack();
+    return 0;
+}
+
+int zt_mlkem768_decaps(const uint8_t *dk, size_t dk_len, const uint8_t *ct,
+                       size_t ct_len, uint8_t ss[ZT_MLKEM_SS_LEN])
+{
+    uint8_t h[32];
+    int ok;
+
+    /* Section 7.3: ciphertext and key lengths, then the hash check
+     * H(ek) = h of the ek and h that dk carries. */
+    if (ct_len != ZT_MLKEM768_CT_LEN || dk_len != ZT_MLKEM768_DK_LEN)
+        return -1;
+    sha3_256(h, dk + 1152, ZT_MLKEM768_EK_LEN);
+    ok = sodium_memcmp(h, dk + 1152 + ZT_MLKEM768_EK_LEN, 32) == 0;
+    zt_memzero(h, sizeof(h));
+    if (!ok)
+        return -1;
+    (void)PQCLEAN_MLKEM768_CLEAN_crypto_kem_dec(ss, ct, dk);
+    pq_burn_stack();
+    return 0;
+}
+
+/* ---- key exchange --------------------------------------------------------- */
 
 /* P-256 private scalar from 32 big-endian bytes; NULL unless in [1, n-1]. */
 static BIGNUM *p256_scalar(const uint8_t priv[32])
@@ -570,12 +703,10 @@ out:
     return rc;
 }
 
-int zt_kx_keygen(uint16_t group, zt_random_fn rnd, void *rnd_arg,
-                 uint8_t priv[ZT_KX_MAX_PRIV], uint8_t *pub,
-                 size_t *pub_len)
+/* The ECDH groups: 32-byte private keys, either side. */
+static int ecdh_keygen(uint16_t group, zt_random_fn rnd, void *rnd_arg,
+                       uint8_t priv[32], uint8_t *pub, size_t *pub_len)
 {
-    if (!ready() || rnd == NULL)
-        return -1;
     switch (group) {
     case ZT_GROUP_X25519:
         /* RFC 7748 section 6.1: 32 random bytes; libsodium clamps. */
@@ -593,36 +724,211 @@ int zt_kx_keygen(uint16_t group, zt_random_fn rnd, void *rnd_arg,
         *pub_len = 65;
         return 0;
     }
-    return -1;
+    return ZT_KX_FAILED;
 }
 
-int zt_kx_derive(uint16_t group, const uint8_t priv[ZT_KX_MAX_PRIV],
-                 const uint8_t *peer, size_t peer_len, uint8_t *secret,
-                 size_t *secret_len)
+static int ecdh_derive(uint16_t group, const uint8_t priv[32],
+                       const uint8_t *peer, size_t peer_len, uint8_t *secret)
 {
-    if (!ready())
-        return -1;
     switch (group) {
     case ZT_GROUP_X25519:
         if (peer_len != 32)
-            return -1;
+            return ZT_KX_BAD_PEER;
         /* libsodium returns -1 on an all-zero result (a low-order peer
          * point); check it again ourselves: RFC 8446 section 7.4.2,
          * RFC 7748 section 6.1. */
         if (crypto_scalarmult(secret, priv, peer) != 0 ||
             sodium_is_zero(secret, 32)) {
             zt_memzero(secret, 32);
-            return -1;
+            return ZT_KX_BAD_PEER;
         }
-        *secret_len = 32;
         return 0;
     case ZT_GROUP_SECP256R1:
-        if (p256_derive(priv, peer, peer_len, secret) != 0)
-            return -1;
-        *secret_len = 32;
-        return 0;
+        return p256_derive(priv, peer, peer_len, secret) == 0
+                   ? 0
+                   : ZT_KX_BAD_PEER;
     }
-    return -1;
+    return ZT_KX_FAILED;
+}
+
+/* How a hybrid group lays out its parts (draft-ietf-tls-ecdhe-mlkem
+ * section 3): which ECDH group, and whether ML-KEM comes first. */
+typedef struct {
+    uint16_t ecdh;
+    size_t ecdh_len;
+    int pq_first;
+} hybrid_layout;
+
+static int hybrid_of(uint16_t group, hybrid_layout *h)
+{
+    switch (group) {
+    case ZT_GROUP_X25519MLKEM768:
+        h->ecdh = ZT_GROUP_X25519;
+        h->ecdh_len = 32;
+        h->pq_first = 1;
+        return 1;
+    case ZT_GROUP_SECP256R1MLKEM768:
+        h->ecdh = ZT_GROUP_SECP256R1;
+        h->ecdh_len = 65;
+        h->pq_first = 0;
+        return 1;
+    }
+    return 0;
+}
+
+int zt_kx_is_hybrid(uint16_t group)
+{
+    hybrid_layout h;
+
+    return hybrid_of(group, &h);
+}
+
+size_t zt_kx_pub_len(uint16_t group)
+{
+    hybrid_layout h;
+
+    if (hybrid_of(group, &h))
+        return h.ecdh_len + ZT_MLKEM768_EK_LEN;
+    switch (group) {
+    case ZT_GROUP_X25519:
+        return 32;
+    case ZT_GROUP_SECP256R1:
+        return 65;
+    }
+    return 0;
+}
+
+size_t zt_kx_server_pub_len(uint16_t group)
+{
+    hybrid_layout h;
+
+    if (hybrid_of(group, &h))
+        return h.ecdh_len + ZT_MLKEM768_CT_LEN;
+    return zt_kx_pub_len(group);
+}
+
+int zt_kx_keygen(uint16_t group, zt_random_fn rnd, void *rnd_arg,
+                 uint8_t *priv, uint8_t *pub,
+                 size_t *pub_len)
+{
+    uint8_t seed[ZT_MLKEM_SEED_LEN];
+    hybrid_layout h;
+    size_t el;
+    int rc;
+
+    if (!ready() || rnd == NULL)
+        return ZT_KX_FAILED;
+    if (!hybrid_of(group, &h))
+        return ecdh_keygen(group, rnd, rnd_arg, priv, pub, pub_len);
+    /* priv: the ECDH private key, then dk */
+    rc = ecdh_keygen(h.ecdh, rnd, rnd_arg, priv,
+                     pub + (h.pq_first ? ZT_MLKEM768_EK_LEN : 0), &el);
+    if (rc != 0)
+        return rc;
+    if (rnd(rnd_arg, seed, sizeof(seed)) != 0 ||
+        zt_mlkem768_keygen(seed, sizeof(seed),
+                           pub + (h.pq_first ? 0 : h.ecdh_len),
+                           priv + 32) != 0) {
+        zt_memzero(seed, sizeof(seed));
+        zt_memzero(priv, ZT_KX_MAX_PRIV);
+        return ZT_KX_FAILED;
+    }
+    zt_memzero(seed, sizeof(seed));
+    *pub_len = h.ecdh_len + ZT_MLKEM768_EK_LEN;
+    return 0;
+}
+
+int zt_kx_derive(uint16_t group, const uint8_t *priv,
+                 const uint8_t *peer, size_t peer_len, uint8_t *secret,
+                 size_t *secret_len)
+{
+    const uint8_t *ct, *ep;
+    uint8_t *pq_ss, *ec_ss;
+    hybrid_layout h;
+    int rc;
+
+    if (!ready())
+        return ZT_KX_FAILED;
+    if (!hybrid_of(group, &h)) {
+        rc = ecdh_derive(group, priv, peer, peer_len, secret);
+        if (rc == 0)
+            *secret_len = 32;
+        return rc;
+    }
+    /* Client side of a hybrid: the server's share must be exactly
+     * ciphertext + ECDH share long. */
+    if (peer_len != h.ecdh_len + ZT_MLKEM768_CT_LEN)
+        return ZT_KX_BAD_PEER;
+    ct = h.pq_first ? peer : peer + h.ecdh_len;
+    ep = h.pq_first ? peer + ZT_MLKEM768_CT_LEN : peer;
+    pq_ss = h.pq_first ? secret : secret + 32;
+    ec_ss = h.pq_first ? secret + 32 : secret;
+    rc = ecdh_derive(h.ecdh, priv, ep, h.ecdh_len, ec_ss);
+    if (rc == 0 && zt_mlkem768_decaps(priv + 32, ZT_MLKEM768_DK_LEN, ct,
+                                      ZT_MLKEM768_CT_LEN, pq_ss) != 0)
+        rc = ZT_KX_FAILED;
+    if (rc != 0) {
+        zt_memzero(secret, 64);
+        return rc;
+    }
+    *secret_len = 64;
+    return 0;
+}
+
+int zt_kx_encaps(uint16_t group, zt_random_fn rnd, void *rnd_arg,
+                 const uint8_t *peer, size_t peer_len, uint8_t *pub,
+                 size_t *pub_len, uint8_t *secret, size_t *secret_len)
+{
+    uint8_t priv[32], m[ZT_MLKEM_M_LEN];
+    const uint8_t *ek, *ep;
+    uint8_t *ct, *our_ep, *pq_ss, *ec_ss;
+    hybrid_layout h;
+    size_t el;
+    int rc;
+
+    if (!ready() || rnd == NULL)
+        return ZT_KX_FAILED;
+    if (!hybrid_of(group, &h)) {
+        /* the length is the peer's fault, not worth a key pair */
+        if (zt_kx_pub_len(group) == 0 || peer_len != zt_kx_pub_len(group))
+            return ZT_KX_BAD_PEER;
+        rc = ecdh_keygen(group, rnd, rnd_arg, priv, pub, pub_len);
+        if (rc == 0)
+            rc = ecdh_derive(group, priv, peer, peer_len, secret);
+        zt_memzero(priv, sizeof(priv));
+        if (rc == 0)
+            *secret_len = 32;
+        return rc;
+    }
+    /* draft-ietf-tls-ecdhe-mlkem section 3: exact length, then the ECDH
+     * checks and the FIPS 203 section 7.2 check, all illegal_parameter. */
+    if (peer_len != h.ecdh_len + ZT_MLKEM768_EK_LEN)
+        return ZT_KX_BAD_PEER;
+    ek = h.pq_first ? peer : peer + h.ecdh_len;
+    ep = h.pq_first ? peer + ZT_MLKEM768_EK_LEN : peer;
+    ct = h.pq_first ? pub : pub + h.ecdh_len;
+    our_ep = h.pq_first ? pub + ZT_MLKEM768_CT_LEN : pub;
+    pq_ss = h.pq_first ? secret : secret + 32;
+    ec_ss = h.pq_first ? secret + 32 : secret;
+    if (zt_mlkem768_check_ek(ek, ZT_MLKEM768_EK_LEN) != 0)
+        return ZT_KX_BAD_PEER;
+    rc = ecdh_keygen(h.ecdh, rnd, rnd_arg, priv, our_ep, &el);
+    if (rc == 0)
+        rc = ecdh_derive(h.ecdh, priv, ep, h.ecdh_len, ec_ss);
+    if (rc == 0 && rnd(rnd_arg, m, sizeof(m)) != 0)
+        rc = ZT_KX_FAILED;
+    if (rc == 0 &&
+        zt_mlkem768_encaps(ek, ZT_MLKEM768_EK_LEN, m, ct, pq_ss) != 0)
+        rc = ZT_KX_BAD_PEER;
+    zt_memzero(priv, sizeof(priv));
+    zt_memzero(m, sizeof(m));
+    if (rc != 0) {
+        zt_memzero(secret, 64);
+        return rc;
+    }
+    *pub_len = h.ecdh_len + ZT_MLKEM768_CT_LEN;
+    *secret_len = 64;
+    return 0;
 }
 
 /* ---- signatures ----------------------------------------------------------- */

@@ -6,6 +6,8 @@
  *   libsodium  X25519, Ed25519, random bytes, wipe, constant-time compare
  *   libcrypto  AEADs, SHA-2, HMAC, HKDF, P-256 ECDH, ECDSA, RSA-PSS,
  *              PEM/X.509 parsing, key/certificate matching
+ *   PQClean    ML-KEM-768 (FIPS 203), "clean" implementation, fetched at
+ *              install time from the pinned npm package (.ci/fetch-pqclean)
  *
  * Every function that can fail returns 0 on success and non-zero on
  * failure, and is marked warn_unused_result.
@@ -74,29 +76,86 @@ int zt_aead_open(zt_aead *a, const uint8_t nonce[ZT_AEAD_NONCE_LEN],
                  const uint8_t *aad, size_t aad_len, uint8_t *buf,
                  size_t len, const uint8_t tag[ZT_AEAD_TAG_LEN]) ZT_WUR;
 
+/* ---- ML-KEM-768 (FIPS 203; PQClean) ------------------------------------- */
+#define ZT_MLKEM768_EK_LEN 1184 /* encapsulation key */
+#define ZT_MLKEM768_DK_LEN 2400 /* decapsulation key */
+#define ZT_MLKEM768_CT_LEN 1088 /* ciphertext */
+#define ZT_MLKEM_SS_LEN 32      /* shared secret */
+#define ZT_MLKEM_SEED_LEN 64    /* d || z of ML-KEM.KeyGen_internal */
+#define ZT_MLKEM_M_LEN 32       /* m of ML-KEM.Encaps_internal */
+/* FIPS 203 section 7.2: ek has the right length and every 12-bit
+ * coefficient of its polynomial vector is below q = 3329 (the "modulus
+ * check", which PQClean's code does not do). 0 when the key passes. */
+int zt_mlkem768_check_ek(const uint8_t *ek, size_t ek_len) ZT_WUR;
+/* ML-KEM.KeyGen_internal(d, z) from a 64-byte seed d || z: writes ek and
+ * dk. Fails on a seed of another length. */
+int zt_mlkem768_keygen(const uint8_t *seed, size_t seed_len, uint8_t *ek,
+                       uint8_t *dk) ZT_WUR;
+/* ML-KEM.Encaps_internal(ek, m) after the section 7.2 check: writes the
+ * ciphertext and the shared secret. Fails (nothing written) when ek does
+ * not pass the check. */
+int zt_mlkem768_encaps(const uint8_t *ek, size_t ek_len,
+                       const uint8_t m[ZT_MLKEM_M_LEN], uint8_t *ct,
+                       uint8_t ss[ZT_MLKEM_SS_LEN]) ZT_WUR;
+/* ML-KEM.Decaps after the section 7.3 checks (ciphertext length; dk length
+ * and the hash of the ek it holds). A ciphertext that does not decrypt
+ * gives the implicit-rejection secret, not an error. */
+int zt_mlkem768_decaps(const uint8_t *dk, size_t dk_len, const uint8_t *ct,
+                       size_t ct_len, uint8_t ss[ZT_MLKEM_SS_LEN]) ZT_WUR;
+
 /* ---- key exchange -------------------------------------------------------- */
-/* group: ZT_GROUP_X25519 (libsodium) or ZT_GROUP_SECP256R1 (libcrypto). */
-#define ZT_KX_MAX_PRIV 32
-#define ZT_KX_MAX_PUB 65     /* uncompressed P-256 point */
-#define ZT_KX_MAX_SECRET 32
-size_t zt_kx_pub_len(uint16_t group);  /* 32 or 65; 0 if unsupported */
 /*
- * Make a key pair from the configured random source: draws 32 bytes with
- * rnd(rnd_arg, ...) as the private key (for P-256 a scalar outside
- * [1, n-1] is drawn again), writes priv (32 bytes) and pub.
+ * Groups: ZT_GROUP_X25519 (libsodium), ZT_GROUP_SECP256R1 (libcrypto), and
+ * the hybrids of draft-ietf-tls-ecdhe-mlkem section 3:
+ *   X25519MLKEM768     client share  ek (1184) || X25519 (32)      = 1216
+ *                      server share  ciphertext (1088) || X25519   = 1120
+ *                      secret        ML-KEM secret || X25519 secret =  64
+ *   SecP256r1MLKEM768  client share  P-256 point (65) || ek (1184) = 1249
+ *                      server share  P-256 point || ciphertext     = 1153
+ *                      secret        ECDH secret || ML-KEM secret   =  64
+ */
+#define ZT_KX_MAX_PRIV (32 + ZT_MLKEM768_DK_LEN) /* hybrid, client side */
+#define ZT_KX_MAX_PUB (65 + ZT_MLKEM768_EK_LEN)  /* SecP256r1MLKEM768 */
+#define ZT_KX_MAX_SECRET 64
+/* Return values of zt_kx_derive and zt_kx_encaps. */
+#define ZT_KX_BAD_PEER (-1) /* the peer's share is refused (illegal_parameter) */
+#define ZT_KX_FAILED (-2)   /* random source or library failure */
+size_t zt_kx_pub_len(uint16_t group);        /* client share; 0: unknown */
+size_t zt_kx_server_pub_len(uint16_t group); /* server share; 0: unknown */
+int zt_kx_is_hybrid(uint16_t group);          /* 1 for the ML-KEM groups */
+/*
+ * The client's key share, from the configured random source: for an ECDH
+ * group draws 32 bytes as the private key (for P-256 a scalar outside
+ * [1, n-1] is drawn again); for a hybrid the ECDH key first, then the
+ * 64-byte ML-KEM seed. priv (ZT_KX_MAX_PRIV bytes; 32 suffice for ECDH
+ * groups) keeps what zt_kx_derive needs: wipe it after.
  */
 int zt_kx_keygen(uint16_t group, zt_random_fn rnd, void *rnd_arg,
-                 uint8_t priv[ZT_KX_MAX_PRIV], uint8_t *pub,
+                 uint8_t *priv, uint8_t *pub,
                  size_t *pub_len) ZT_WUR;
 /*
- * Shared secret from our private key and the peer's public value. Fails
- * when the peer value has the wrong length, is not on the curve (P-256:
- * uncompressed form only, RFC 8446 section 4.2.8.2), or gives the all-zero
- * X25519 result (RFC 8446 section 7.4.2).
+ * Shared secret from our private key (zt_kx_keygen) and the peer's share:
+ * for ECDH groups either side's; for a hybrid the server's share (ML-KEM
+ * ciphertext decapsulated). ZT_KX_BAD_PEER when the peer value has the
+ * wrong length, is not on the curve (P-256: uncompressed form only, RFC
+ * 8446 section 4.2.8.2), or gives the all-zero X25519 result (RFC 8446
+ * section 7.4.2).
  */
-int zt_kx_derive(uint16_t group, const uint8_t priv[ZT_KX_MAX_PRIV],
+int zt_kx_derive(uint16_t group, const uint8_t *priv,
                  const uint8_t *peer, size_t peer_len, uint8_t *secret,
                  size_t *secret_len) ZT_WUR;
+/*
+ * The server's side in one call: from the client's share, our share (pub)
+ * and the shared secret. ECDH groups: a key pair (drawn as zt_kx_keygen
+ * does) and the ECDH. Hybrids: the ECDH key first, then m (32 bytes) for
+ * the ML-KEM encapsulation to the client's ek, which must pass the FIPS 203
+ * section 7.2 check. Every private value and ML-KEM intermediate is wiped
+ * before it returns. ZT_KX_BAD_PEER as zt_kx_derive, and for an ek that
+ * fails the check.
+ */
+int zt_kx_encaps(uint16_t group, zt_random_fn rnd, void *rnd_arg,
+                 const uint8_t *peer, size_t peer_len, uint8_t *pub,
+                 size_t *pub_len, uint8_t *secret, size_t *secret_len) ZT_WUR;
 
 /* ---- credentials and signatures ----------------------------------------- */
 typedef enum {

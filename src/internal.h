@@ -198,10 +198,11 @@ static inline void zt_wr_close(zt_wr *w, size_t at, int lenbytes)
 }
 
 /* ---- configuration ------------------------------------------------------ */
+#define ZT_MAX_GROUPS 4 /* every group the core knows */
 struct zt_config {
     uint16_t suites[3];
     size_t n_suites;
-    uint16_t groups[2];
+    uint16_t groups[ZT_MAX_GROUPS];
     size_t n_groups;
     uint16_t adv_groups[32];
     size_t n_adv_groups;

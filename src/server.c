@@ -666,22 +666,28 @@ out:
 /* Everything after the ClientHello is accepted: ServerHello to Finished. */
 static zt_err server_flight(zt_conn *c, const zt_ch *ch, zt_cur share)
 {
-    uint8_t priv[ZT_KX_MAX_PRIV], pub[ZT_KX_MAX_PUB];
+    uint8_t pub[ZT_KX_MAX_PUB];
     uint8_t shared[ZT_KX_MAX_SECRET], hs_secret[ZT_MAX_HASH_LEN];
     uint8_t s_ap[ZT_MAX_HASH_LEN];
     size_t pub_len = sizeof(pub), shared_len = sizeof(shared);
     const zt_config *u = c->use;
     zt_err e;
+    int rc;
 
+    /* Exact length for the group (RFC 8446 4.2.8.1/4.2.8.2,
+     * draft-ietf-tls-ecdhe-mlkem section 3), before any work. */
     if (zt_cur_left(&share) != zt_kx_pub_len(c->group))
         return ZT_E_BAD_KEY_SHARE;
     if (u->rnd(u->rnd_arg, c->hss->server_random, 32))
         return ZT_E_INTERNAL;
-    if (zt_kx_keygen(c->group, u->rnd, u->rnd_arg, priv, pub, &pub_len))
-        return ZT_E_INTERNAL;
-    if (zt_kx_derive(c->group, priv, share.p, zt_cur_left(&share), shared,
-                     &shared_len)) {
-        e = ZT_E_BAD_KEY_SHARE;
+    /* Our share and the secret in one step: ECDH, or for a hybrid group
+     * ECDH plus the ML-KEM encapsulation to the client's key (which must
+     * pass the FIPS 203 section 7.2 modulus check). */
+    rc = zt_kx_encaps(c->group, u->rnd, u->rnd_arg, share.p,
+                      zt_cur_left(&share), pub, &pub_len, shared,
+                      &shared_len);
+    if (rc != 0) {
+        e = rc == ZT_KX_BAD_PEER ? ZT_E_BAD_KEY_SHARE : ZT_E_INTERNAL;
         goto out;
     }
     e = send_server_hello(c, pub, pub_len);
@@ -718,7 +724,6 @@ static zt_err server_flight(zt_conn *c, const zt_ch *ch, zt_cur share)
     if (e == ZT_OK)
         c->st = ZT_S_WAIT_FINISHED;
 out:
-    zt_memzero(priv, sizeof(priv));
     zt_memzero(shared, sizeof(shared));
     zt_memzero(hs_secret, sizeof(hs_secret));
     zt_memzero(s_ap, sizeof(s_ap));

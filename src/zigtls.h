@@ -86,6 +86,10 @@ extern "C" {
 
 #define ZT_GROUP_SECP256R1      0x0017
 #define ZT_GROUP_X25519         0x001d
+/* Hybrid post-quantum groups (draft-ietf-tls-ecdhe-mlkem): ML-KEM-768
+ * together with an ECDH group; both secrets feed the key schedule. */
+#define ZT_GROUP_SECP256R1MLKEM768 0x11eb
+#define ZT_GROUP_X25519MLKEM768    0x11ec
 
 #define ZT_SIG_ECDSA_SECP256R1_SHA256   0x0403
 #define ZT_SIG_RSA_PSS_RSAE_SHA256      0x0804
@@ -226,8 +230,10 @@ zt_err zt_config_set_cipher_suites(zt_config *cfg, const uint16_t *suites,
 zt_err zt_config_set_groups(zt_config *cfg, const uint16_t *groups,
                             size_t n) ZT_WUR;
 /* Colon-separated names, e.g. "TLS_AES_128_GCM_SHA256:TLS_CHACHA20..."
- * and "x25519:secp256r1" (also "X25519", "P-256", "prime256v1"). On error
- * *bad (if not NULL) points at the offending name inside `list`. */
+ * and "x25519mlkem768:x25519:secp256r1" (case-insensitive; also "P-256",
+ * "prime256v1", "secp256r1mlkem768"). On error *bad (if not NULL) points at
+ * the offending name inside `list`. Default groups:
+ * X25519MLKEM768, x25519, secp256r1 (SecP256r1MLKEM768 only when listed). */
 zt_err zt_config_set_cipher_suites_str(zt_config *cfg, const char *list,
                                        const char **bad) ZT_WUR;
 zt_err zt_config_set_groups_str(zt_config *cfg, const char *list,
@@ -441,7 +447,7 @@ void zt_conn_set_ja4(zt_conn *c, unsigned forms);
 const char *zt_conn_ja4(const zt_conn *c, zt_ja4_form form);
 
 const char *zt_cipher_suite_name(uint16_t suite); /* "TLS_AES_128_GCM_SHA256" */
-const char *zt_group_name(uint16_t group);        /* "x25519" */
+const char *zt_group_name(uint16_t group);        /* "x25519", "X25519MLKEM768" */
 const char *zt_sigalg_name(uint16_t scheme);      /* "ecdsa_secp256r1_sha256" */
 
 #ifdef __cplusplus

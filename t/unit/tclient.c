@@ -34,6 +34,7 @@ void tcli_init(tcli *t)
     t->versions[0] = ZT_TLS13;
     t->n_versions = 1;
     t->n_compression = 1;
+    t->rnd = zt_sys_random;
     memset(t->random, 0x5a, 32);
 }
 
@@ -44,20 +45,36 @@ void tcli_free(tcli *t)
     zt_aead_free(t->wr);
     t->th = NULL;
     t->rd = t->wr = NULL;
+    zt_memzero(t->priv, sizeof(t->priv));
 }
 
 static int keygen(tcli *t, size_t i, uint16_t g)
 {
-    if (zt_kx_keygen(g, zt_sys_random, NULL, t->priv[i], t->pub[i],
+    /* where the ECDH part and the ML-KEM key sit in the share */
+    size_t ec = g == ZT_GROUP_X25519MLKEM768 ? ZT_MLKEM768_EK_LEN : 0;
+    size_t ek = g == ZT_GROUP_SECP256R1MLKEM768 ? 65 : 0;
+    uint16_t ecg = g == ZT_GROUP_X25519MLKEM768 ? ZT_GROUP_X25519
+                   : g == ZT_GROUP_SECP256R1MLKEM768 ? ZT_GROUP_SECP256R1
+                                                     : g;
+
+    if (zt_kx_keygen(g, t->rnd, t->rnd_arg, t->priv[i], t->pub[i],
                      &t->pub_len[i]))
         return -1;
     if (t->bad_share == 1) {
         t->pub_len[i]--;
     } else if (t->bad_share == 2) {
-        if (g == ZT_GROUP_X25519)
-            memset(t->pub[i], 0, 32);
+        if (ecg == ZT_GROUP_X25519)
+            memset(t->pub[i] + ec, 0, 32);
         else
-            memset(t->pub[i] + 1, 0x11, 64);
+            memset(t->pub[i] + ec + 1, 0x11, 64);
+    } else if (t->bad_share == 3) {
+        t->pub[i][t->pub_len[i]++] = 0;
+    } else if (t->bad_share == 4) {
+        t->pub_len[i] = 0;
+    } else if (t->bad_share == 5 && zt_kx_is_hybrid(g)) {
+        /* the last coefficient of the last polynomial: 0xfff >= 3329 */
+        t->pub[i][ek + 3 * 384 - 1] = 0xff;
+        t->pub[i][ek + 3 * 384 - 2] |= 0xf0;
     }
     return 0;
 }
@@ -281,7 +298,8 @@ static int on_server_hello(tcli *t, const uint8_t *m, size_t len)
     zt_cur c = zt_cur_make(m + 4, len - 4), sid, exts, ext, kx;
     const uint8_t *random;
     uint16_t ver, suite, type, g = 0;
-    uint8_t comp, shared[32], hs[ZT_MAX_HASH_LEN], zeros[ZT_MAX_HASH_LEN];
+    uint8_t comp, shared[ZT_KX_MAX_SECRET], hs[ZT_MAX_HASH_LEN];
+    uint8_t zeros[ZT_MAX_HASH_LEN];
     uint8_t early[ZT_MAX_HASH_LEN], derived[ZT_MAX_HASH_LEN];
     uint8_t empty[ZT_MAX_HASH_LEN], th[ZT_MAX_HASH_LEN];
     size_t shared_len = sizeof(shared), h, i;
@@ -554,7 +572,7 @@ zt_err tsrv_feed(zt_conn *s, const uint8_t *p, size_t n, size_t chunk)
 
 zt_err tsrv_hello(zt_conn *s, tcli *t)
 {
-    static uint8_t msg[4096], rec[8192];
+    static uint8_t msg[8192], rec[16384];
     size_t n = tcli_client_hello(t, msg, sizeof(msg));
 
     if (n == 0)
@@ -578,7 +596,7 @@ size_t tsrv_drain(zt_conn *s, uint8_t *out, size_t cap)
 
 int thello(zt_conn *s, tcli *t, size_t chunk)
 {
-    static uint8_t msg[4096], rec[8192], out[65536];
+    static uint8_t msg[8192], rec[65536], out[65536];
     size_t n, k, off;
     int round;
 

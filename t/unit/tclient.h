@@ -32,18 +32,23 @@ typedef struct tcli {
     size_t extra_len;
     const uint8_t *extra_first; /* raw extensions put first */
     size_t extra_first_len;
-    int bad_share;         /* 1: wrong length, 2: all-zero x25519 / off-curve */
+    /* 1: one byte short, 2: all-zero X25519 / off-curve P-256 (the ECDH
+     * part of a hybrid), 3: one byte long, 4: empty, 5: an ML-KEM key
+     * coefficient >= q (hybrids) */
+    int bad_share;
+    zt_random_fn rnd;      /* key shares' randomness (default: system) */
+    void *rnd_arg;
 
     /* state */
     uint8_t random[32];
-    uint8_t priv[4][32];
-    uint8_t pub[4][65];
+    uint8_t priv[4][ZT_KX_MAX_PRIV];
+    uint8_t pub[4][ZT_KX_MAX_PUB + 1]; /* + 1: bad_share 3 */
     size_t pub_len[4];
     uint8_t cookie[256];
     size_t cookie_len;
     int got_hrr;
     uint16_t hrr_group;
-    uint8_t ch1[2048];
+    uint8_t ch1[8192];
     size_t ch1_len;
     const zt_suite_info *suite;
     uint16_t group, sigalg;
@@ -63,7 +68,7 @@ typedef struct tcli {
 } tcli;
 
 /* Defaults: all three suites, x25519 + secp256r1, a share for x25519, the
- * five signature schemes, TLS 1.3 only. */
+ * five signature schemes, TLS 1.3 only. tcli_free wipes the private keys. */
 void tcli_init(tcli *t);
 void tcli_free(tcli *t);
 
