@@ -106,6 +106,56 @@ static zt_err parse_versions(zt_cur ext, zt_ch *ch)
     return ZT_OK;
 }
 
+/* Section 4.2.9: PskKeyExchangeMode ke_modes<1..255>; unknown modes are
+ * ignored. */
+static zt_err parse_psk_modes(zt_cur ext, zt_ch *ch)
+{
+    zt_cur list;
+    uint8_t m;
+
+    if (zt_cur_vec(&ext, 1, &list) || zt_cur_finish(&ext) ||
+        zt_cur_left(&list) == 0)
+        return ZT_E_DECODE;
+    while (zt_cur_u8(&list, &m) == 0) {
+        if (m == 0)
+            ch->psk_modes |= ZT_PSK_MODE_KE;
+        else if (m == 1)
+            ch->psk_modes |= ZT_PSK_MODE_DHE_KE;
+    }
+    ch->has_psk_modes = 1;
+    return ZT_OK;
+}
+
+/* Section 4.2.11: OfferedPsks { PskIdentity identities<7..2^16-1>;
+ * PskBinderEntry binders<33..2^16-1>; }, identity<1..2^16-1> followed by
+ * a uint32 age, PskBinderEntry<32..255>, one binder per identity. */
+static zt_err parse_psk(zt_cur ext, zt_ch *ch)
+{
+    zt_cur ids, binders, it, v;
+    const uint8_t *age;
+    size_t n_ids = 0, n_binders = 0;
+
+    if (zt_cur_vec(&ext, 2, &ids))
+        return ZT_E_DECODE;
+    ch->psk_cut = ext.p;
+    if (zt_cur_vec(&ext, 2, &binders) || zt_cur_finish(&ext) ||
+        zt_cur_left(&ids) < 7 || zt_cur_left(&binders) < 33)
+        return ZT_E_DECODE;
+    for (it = ids; zt_cur_left(&it); n_ids++)
+        if (zt_cur_vec(&it, 2, &v) || zt_cur_left(&v) == 0 ||
+            zt_cur_bytes(&it, 4, &age))
+            return ZT_E_DECODE;
+    for (it = binders; zt_cur_left(&it); n_binders++)
+        if (zt_cur_vec(&it, 1, &v) || zt_cur_left(&v) < 32)
+            return ZT_E_DECODE;
+    if (n_ids != n_binders)
+        return ZT_E_ILLEGAL_PARAMETER; /* one binder per identity */
+    ch->psk_identities = ids;
+    ch->psk_binders = binders;
+    ch->has_psk = 1;
+    return ZT_OK;
+}
+
 static zt_err parse_extension(uint16_t type, zt_cur ext, zt_ch *ch)
 {
     switch (type) {
@@ -145,9 +195,10 @@ static zt_err parse_extension(uint16_t type, zt_cur ext, zt_ch *ch)
             return ZT_E_DECODE;
         ch->has_early_data = 1;
         return ZT_OK;
+    case ZT_EXT_PSK_KEY_EXCHANGE_MODES:
+        return parse_psk_modes(ext, ch);
     case ZT_EXT_PRE_SHARED_KEY:
-        ch->has_psk = 1;
-        return ZT_OK;
+        return parse_psk(ext, ch);
     default:
         return ZT_OK; /* unknown extensions are ignored (section 4.2) */
     }
@@ -200,7 +251,7 @@ zt_err zt_parse_client_hello(const uint8_t *body, size_t len, zt_ch *ch)
             break;
         }
         seen[type >> 3] |= (uint8_t)(1u << (type & 7));
-        if (ch->has_psk) {
+        if (ch->psk_cut != NULL) {
             /* pre_shared_key MUST be the last extension (4.2.11) */
             e = ZT_E_ILLEGAL_PARAMETER;
             break;

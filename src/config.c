@@ -83,6 +83,9 @@ zt_config *zt_config_new(void)
     cfg->rsa_min_bits = 2048;
     cfg->ku_limit = (uint64_t)1 << 24;
     cfg->max_hs = ZT_DEFAULT_MAX_HANDSHAKE;
+    cfg->ticket_count = 1;
+    cfg->ticket_lifetime = 7200;
+    cfg->age_window = 10000;
     return cfg;
 }
 

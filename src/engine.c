@@ -206,7 +206,8 @@ static zt_err on_record(zt_conn *c, uint8_t type, uint8_t *rec, size_t len)
         /* Section 5: one unprotected 0x01 between the first ClientHello and
          * the client Finished; anything else is unexpected_message. */
         if (len != 1 || rec[0] != 0x01 || c->ccs_seen || c->hs_len != 0 ||
-            (c->st != ZT_S_WAIT_CH2 && c->st != ZT_S_WAIT_FINISHED))
+            (c->st != ZT_S_WAIT_CH2 && c->st != ZT_S_WAIT_EOED &&
+             c->st != ZT_S_WAIT_FINISHED))
             return ZT_E_UNEXPECTED_CCS;
         c->ccs_seen = 1;
         return ZT_OK;
@@ -246,8 +247,13 @@ static zt_err on_record(zt_conn *c, uint8_t type, uint8_t *rec, size_t len)
     case ZT_CT_ALERT:
         return on_alert(c, rec, n);
     case ZT_CT_APPDATA:
-        if (!c->done)
+        if (c->st == ZT_S_WAIT_EOED) {
+            e = zt_early_data_in(c, n); /* accepted 0-RTT (4.2.10) */
+            if (e != ZT_OK)
+                return e;
+        } else if (!c->done) {
             return ZT_E_UNEXPECTED_MESSAGE;
+        }
         if (n == 0) {
             /* legal (5.1), but only a few in a row: no progress */
             if (++c->n_empty > ZT_MAX_EMPTY_RECORDS)
@@ -445,12 +451,18 @@ size_t zt_read(zt_conn *c, uint8_t *buf, size_t len)
     return got;
 }
 
+/* After the handshake, or at 0.5-RTT once early data was accepted. */
+static int can_write(const zt_conn *c)
+{
+    return c->done || c->early_ok;
+}
+
 uint8_t *zt_write_buf(zt_conn *c, size_t *len)
 {
     size_t room, n;
 
     *len = 0;
-    if (c->err != ZT_OK || !c->done || c->closed)
+    if (c->err != ZT_OK || !can_write(c) || c->closed)
         return NULL;
     if (c->wr.seq >= c->use->ku_limit) {
         /* section 5.5: rotate well before the AEAD's limit */
@@ -503,7 +515,7 @@ zt_err zt_write(zt_conn *c, const uint8_t *data, size_t len, size_t *accepted)
     *accepted = 0;
     if (c->err != ZT_OK)
         return c->err;
-    if (!c->done || c->closed)
+    if (!can_write(c) || c->closed)
         return ZT_E_STATE;
     p = zt_write_buf(c, &room);
     if (p == NULL)
@@ -580,6 +592,7 @@ size_t zt_conn_buffer_bytes(const zt_conn *c)
 {
     return (c->in ? ZT_INBUF_SIZE : 0) + c->out_cap + c->hs_cap +
            c->hs_out_cap + (c->hss ? sizeof(*c->hss) : 0) +
+           (c->hss && c->hss->ticket_pt ? ZT_MAX_SESSION_STATE : 0) +
            (c->sni ? strlen(c->sni) + 1 : 0);
 }
 
@@ -603,7 +616,9 @@ unsigned zt_conn_state(const zt_conn *c)
         return s | ZT_ST_FAILED;
     if (!c->peer_closed && !c->app_held)
         s |= ZT_ST_WANT_READ;
-    if (c->done && !c->closed &&
+    if (c->early_ok && !c->done)
+        s |= ZT_ST_EARLY_DATA;
+    if (can_write(c) && !c->closed &&
         (c->out == NULL || c->out_off == c->out_len ||
          c->out_cap - c->out_len >= 5 + 1 + ZT_AEAD_TAG_LEN + 1))
         s |= ZT_ST_APP_WRITABLE;
@@ -657,14 +672,40 @@ const char *zt_conn_alpn(const zt_conn *c)
 
 int zt_conn_resumed(const zt_conn *c)
 {
-    (void)c;
-    return 0;
+    return c->resumed;
 }
 
 int zt_conn_early_data_accepted(const zt_conn *c)
 {
-    (void)c;
+    return c->early_ok;
+}
+
+zt_psk_result zt_conn_psk_result(const zt_conn *c)
+{
+    return (zt_psk_result)c->psk_result;
+}
+
+zt_early_result zt_conn_early_result(const zt_conn *c)
+{
+    return (zt_early_result)c->early_result;
+}
+
+int zt_app_data_early(const zt_conn *c)
+{
+    return c->app_held && c->st == ZT_S_WAIT_EOED;
+}
+
+int zt_conn_ticket_key_id(const zt_conn *c, uint8_t id[ZT_TICKET_KEY_ID_LEN])
+{
+    if (!c->key_id_set)
+        return -1;
+    memcpy(id, c->key_id, ZT_TICKET_KEY_ID_LEN);
     return 0;
+}
+
+unsigned zt_conn_tickets_sent(const zt_conn *c)
+{
+    return c->tickets_sent;
 }
 
 int zt_conn_hrr(const zt_conn *c)

@@ -49,7 +49,10 @@ uint8_t zt_err_alert(zt_err e)
         return ZT_ALERT_NO_APPLICATION_PROTOCOL;
     case ZT_E_BAD_FINISHED:
     case ZT_E_BAD_SIGNATURE:
+    case ZT_E_BAD_BINDER: /* 4.2.11, 6.2 */
         return ZT_ALERT_DECRYPT_ERROR;
+    case ZT_E_EARLY_DATA_LIMIT: /* 4.6.1: SHOULD unexpected_message */
+        return ZT_ALERT_UNEXPECTED_MESSAGE;
     case ZT_E_BAD_RECORD_MAC:
         return ZT_ALERT_BAD_RECORD_MAC;
     case ZT_E_INTERNAL:
@@ -97,10 +100,45 @@ const char *zt_err_str(zt_err e)
         [ZT_E_TOO_MANY_EMPTY] = "too_many_empty_records",
         [ZT_E_TOO_MANY_WARNINGS] = "too_many_warning_alerts",
         [ZT_E_TOO_MANY_KEY_UPDATES] = "too_many_key_updates",
+        [ZT_E_BAD_BINDER] = "bad_binder",
+        [ZT_E_EARLY_DATA_LIMIT] = "early_data_limit",
     };
     if ((unsigned)e >= ZT_E__COUNT || names[e] == NULL)
         return "unknown";
     return names[e];
+}
+
+const char *zt_psk_result_str(zt_psk_result r)
+{
+    static const char *const names[ZT_PSK__COUNT] = {
+        [ZT_PSK_NONE] = "none",
+        [ZT_PSK_ACCEPTED] = "accepted",
+        [ZT_PSK_DISABLED] = "disabled",
+        [ZT_PSK_MODE] = "mode",
+        [ZT_PSK_UNKNOWN_KEY] = "unknown_key",
+        [ZT_PSK_BAD_TICKET] = "bad_ticket",
+        [ZT_PSK_EXPIRED] = "expired",
+        [ZT_PSK_WRONG_SERVER] = "wrong_server",
+        [ZT_PSK_SUITE] = "suite",
+    };
+    return (unsigned)r < ZT_PSK__COUNT ? names[r] : "unknown";
+}
+
+const char *zt_early_result_str(zt_early_result r)
+{
+    static const char *const names[ZT_EARLY__COUNT] = {
+        [ZT_EARLY_NONE] = "none",
+        [ZT_EARLY_ACCEPTED] = "accepted",
+        [ZT_EARLY_DISABLED] = "disabled",
+        [ZT_EARLY_NO_PSK] = "no_psk",
+        [ZT_EARLY_HRR] = "hrr",
+        [ZT_EARLY_PARAMS] = "params",
+        [ZT_EARLY_OTHER_NODE] = "other_node",
+        [ZT_EARLY_AGE] = "age",
+        [ZT_EARLY_REPLAY] = "replayed",
+        [ZT_EARLY_UNAVAILABLE] = "unavailable",
+    };
+    return (unsigned)r < ZT_EARLY__COUNT ? names[r] : "unknown";
 }
 
 const char *zt_alert_str(uint8_t a)

@@ -12,8 +12,8 @@
 #include "zigtls.h"
 
 /* 0-RTT we did not accept is skipped up to this many bytes (RFC 8446
- * section 4.2.10); we never advertise early data, so it only comes from
- * clients resuming a ticket another server issued. */
+ * section 4.2.10), or up to the max_early_data we grant plus record
+ * overhead if that is more (zt_early_skip_budget). */
 #define ZT_EARLY_SKIP_MAX (4 * (ZT_MAX_CIPHERTEXT + 5))
 
 /* ---- content and handshake types (RFC 8446 sections 4 and 5.1) ---------- */
@@ -230,6 +230,24 @@ struct zt_config {
     uint64_t generation;
     uint64_t ku_limit;
     size_t max_hs; /* largest handshake message body accepted */
+    /* sessions (ticket.c, psk.c, early_data.c) */
+    const zt_ticket_keys *ticket_ring;
+    zt_ticket_seal_fn tk_seal;
+    zt_ticket_open_fn tk_open;
+    void *tk_arg;
+    zt_clock_fn wall;
+    void *wall_arg;
+    unsigned ticket_count;
+    uint32_t ticket_lifetime; /* seconds */
+    uint8_t session_ctx[ZT_MAX_SESSION_CONTEXT];
+    size_t session_ctx_len;
+    int psk_ke;
+    uint32_t max_early;
+    uint32_t age_window; /* ms */
+    uint8_t node_id[ZT_MAX_NODE_ID];
+    size_t node_id_len;
+    zt_replay_fn replay;
+    void *replay_arg;
 };
 
 /* ---- suites ---------------------------------------------------------------- */
@@ -256,6 +274,7 @@ typedef struct zt_dir {
 typedef enum {
     ZT_S_WAIT_CH = 0,   /* START: nothing received yet */
     ZT_S_WAIT_CH2,      /* HelloRetryRequest sent */
+    ZT_S_WAIT_EOED,     /* 0-RTT accepted: early data, then EndOfEarlyData */
     ZT_S_WAIT_FINISHED, /* server flight sent; WAIT_FLIGHT2 without mTLS */
     ZT_S_CONNECTED,
     ZT_S_FAILED,
@@ -287,12 +306,50 @@ typedef struct zt_ch {
     int has_record_size_limit;
     uint16_t record_size_limit;
     int has_early_data;
+    int has_psk_modes;
+    unsigned psk_modes; /* ZT_PSK_MODE_* bits offered */
     int has_psk;
+    zt_cur psk_identities; /* OfferedPsks.identities body (4.2.11) */
+    zt_cur psk_binders;    /* OfferedPsks.binders body */
+    const uint8_t *psk_cut; /* where the binders list starts: Truncate() */
     /* digest of everything a second ClientHello must repeat (4.1.2) */
     uint8_t fixed_digest[32];
 } zt_ch;
 
 zt_err zt_parse_client_hello(const uint8_t *body, size_t len, zt_ch *ch) ZT_WUR;
+
+/* psk_key_exchange_modes (4.2.9) */
+#define ZT_PSK_MODE_KE 0x01u
+#define ZT_PSK_MODE_DHE_KE 0x02u
+
+/* ---- the session state a ticket carries (ticket.c documents the format);
+ * pointers refer to the decoded buffer -------------------------------------- */
+#define ZT_SESSION_VERSION 1
+typedef struct zt_session {
+    uint16_t suite;
+    uint64_t issued_ms;   /* wall clock when the ticket was made */
+    uint64_t auth_ms;     /* the full handshake this session descends from */
+    uint32_t lifetime_s;
+    uint32_t age_add;
+    uint32_t max_early;   /* 0: no 0-RTT */
+    uint64_t generation;  /* certificate generation of the full handshake */
+    uint32_t policy;      /* zt_session_policy() of the issuing config */
+    uint8_t psk[ZT_MAX_HASH_LEN];
+    size_t psk_len;
+    const uint8_t *ctx;   /* session context (server{} binding) */
+    size_t ctx_len;
+    const uint8_t *sni;
+    size_t sni_len;
+    const uint8_t *alpn;
+    size_t alpn_len;
+    const uint8_t *node;  /* node id, when 0-RTT is allowed */
+    size_t node_len;
+    uint8_t client_verify; /* ZT_CLIENT_VERIFY_*: the client certificate */
+    const uint8_t *client_id; /* identity of the client, opaque */
+    size_t client_id_len;
+} zt_session;
+/* client_verify values; 0 is a session without a client certificate. */
+#define ZT_CLIENT_VERIFY_NONE 0
 
 /* ---- handshake-only state: allocated at the first ClientHello, wiped and
  * freed once the client Finished verifies, so a connected (and idle)
@@ -309,6 +366,19 @@ typedef struct zt_hs_state {
     uint8_t ch1_digest[32];
     uint8_t cookie[255];
     size_t cookie_len;
+    /* sessions */
+    uint8_t early[ZT_MAX_HASH_LEN]; /* early secret (from the PSK or zeros) */
+    uint8_t psk[ZT_MAX_HASH_LEN];   /* the chosen ticket's PSK */
+    size_t psk_len;                 /* 0: no PSK chosen */
+    unsigned psk_index;             /* the identity chosen */
+    int psk_ke;                     /* psk_ke: no (EC)DHE */
+    uint8_t binder[ZT_MAX_HASH_LEN]; /* verified: the replay filter's key */
+    uint8_t c_e[ZT_MAX_HASH_LEN];   /* client_early_traffic_secret */
+    uint32_t client_age;            /* the client's ticket age, ms */
+    uint32_t early_left;            /* 0-RTT bytes still allowed */
+    uint64_t auth_ms;               /* inherited by the tickets we issue */
+    zt_session sess;                /* the chosen ticket's state */
+    uint8_t *ticket_pt;             /* its plaintext (sess points into it) */
 } zt_hs_state;
 
 /* ---- the connection ------------------------------------------------------ */
@@ -322,6 +392,9 @@ struct zt_conn {
     uint8_t ja4_forms;  /* zt_conn_set_ja4 */
     unsigned peer_closed : 1, closed : 1, hrr : 1, ccs_seen : 1,
         ccs_sent : 1, done : 1, app_held : 1, ku_pending : 1;
+    unsigned resumed : 1, early_ok : 1, key_id_set : 1;
+    uint8_t psk_result, early_result, tickets_sent;
+    uint8_t key_id[ZT_TICKET_KEY_ID_LEN]; /* ring key of our ticket(s) */
 
     /* records in: [0, in_len) holds received bytes; a processed record whose
      * plaintext is being read stays at the front (in_hold bytes) */
@@ -385,5 +458,31 @@ zt_err zt_on_handshake_msg(zt_conn *c, const uint8_t *msg, size_t len) ZT_WUR;
 zt_err zt_hs_flush(zt_conn *c) ZT_WUR;
 zt_err zt_send_key_update(zt_conn *c, int request) ZT_WUR;
 void zt_hs_release(zt_conn *c);
+/* n bytes of scratch at the free tail of the handshake staging buffer
+ * (nothing is committed): NULL on allocation failure */
+uint8_t *zt_hs_scratch(zt_conn *c, size_t n);
+void zt_keylog(zt_conn *c, const char *label, const uint8_t *secret);
+/* ticket.c */
+int zt_tickets_enabled(const zt_config *u);
+uint64_t zt_wall_ms(const zt_config *u);
+uint32_t zt_session_policy(const zt_config *u);
+zt_err zt_session_encode(const zt_session *s, uint8_t *out, size_t cap,
+                         size_t *len) ZT_WUR;
+zt_err zt_session_decode(const uint8_t *p, size_t n, zt_session *s) ZT_WUR;
+int zt_ticket_open(zt_conn *c, const uint8_t *ticket, size_t len,
+                   uint8_t *state, size_t *state_len) ZT_WUR;
+zt_err zt_send_tickets(zt_conn *c) ZT_WUR;
+/* psk.c */
+zt_err zt_psk_check_offer(const zt_ch *ch, int second) ZT_WUR;
+zt_err zt_psk_choose(zt_conn *c, const zt_ch *ch, int have_share) ZT_WUR;
+zt_err zt_psk_transcript(zt_conn *c, const zt_ch *ch, const uint8_t *msg,
+                         size_t len) ZT_WUR;
+void zt_psk_server_hello_ext(const zt_conn *c, zt_wr *w);
+/* early_data.c */
+size_t zt_early_skip_budget(const zt_config *u);
+zt_err zt_early_decide(zt_conn *c, const zt_ch *ch) ZT_WUR;
+zt_err zt_early_data_in(zt_conn *c, size_t n) ZT_WUR;
+zt_err zt_on_end_of_early_data(zt_conn *c, const uint8_t *msg,
+                               size_t len) ZT_WUR;
 
 #endif /* ZT_INTERNAL_H */

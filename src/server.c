@@ -1,7 +1,8 @@
 /*
  * server.c: the server handshake (RFC 8446 sections 4.1-4.6): the state
  * table, ClientHello negotiation and policy, HelloRetryRequest, the server
- * flight, the client Finished, KeyUpdate.
+ * flight, the client Finished, KeyUpdate. Resumption and 0-RTT decisions
+ * are in psk.c and early_data.c, tickets in ticket.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,11 @@ static zt_err hs_out_reserve(zt_conn *c, size_t n)
     c->hs_out = nb;
     c->hs_out_cap = cap;
     return ZT_OK;
+}
+
+uint8_t *zt_hs_scratch(zt_conn *c, size_t n)
+{
+    return hs_out_reserve(c, n) == ZT_OK ? c->hs_out + c->hs_out_len : NULL;
 }
 
 /* A writer over the free tail of the staging buffer. */
@@ -97,6 +103,10 @@ void zt_hs_release(zt_conn *c)
     zt_hash_free(c->transcript);
     c->transcript = NULL;
     if (c->hss) {
+        if (c->hss->ticket_pt) {
+            zt_memzero(c->hss->ticket_pt, ZT_MAX_SESSION_STATE);
+            free(c->hss->ticket_pt);
+        }
         zt_memzero(c->hss, sizeof(*c->hss));
         free(c->hss);
         c->hss = NULL;
@@ -105,7 +115,7 @@ void zt_hs_release(zt_conn *c)
 
 /* ---- key log (NSS format) --------------------------------------------- */
 
-static void keylog(zt_conn *c, const char *label, const uint8_t *secret)
+void zt_keylog(zt_conn *c, const char *label, const uint8_t *secret)
 {
     char line[64 + 1 + 64 + 1 + 2 * ZT_MAX_HASH_LEN + 1];
     size_t i, at;
@@ -455,11 +465,14 @@ static zt_err send_server_hello(zt_conn *c, const uint8_t *pub, size_t pub_len)
     zt_wr_u16(&w, c->suite->id);
     zt_wr_u8(&w, 0);
     ext = zt_wr_open(&w, 2);
-    zt_wr_u16(&w, ZT_EXT_KEY_SHARE);
-    zt_wr_u16(&w, (unsigned)(4 + pub_len));
-    zt_wr_u16(&w, c->group);
-    zt_wr_u16(&w, (unsigned)pub_len);
-    zt_wr_bytes(&w, pub, pub_len);
+    zt_psk_server_hello_ext(c, &w);
+    if (pub_len) { /* none in psk_ke (4.2.9) */
+        zt_wr_u16(&w, ZT_EXT_KEY_SHARE);
+        zt_wr_u16(&w, (unsigned)(4 + pub_len));
+        zt_wr_u16(&w, c->group);
+        zt_wr_u16(&w, (unsigned)pub_len);
+        zt_wr_bytes(&w, pub, pub_len);
+    }
     zt_wr_u16(&w, ZT_EXT_SUPPORTED_VERSIONS);
     zt_wr_u16(&w, 2);
     zt_wr_u16(&w, ZT_TLS13);
@@ -508,6 +521,11 @@ static zt_err send_encrypted_extensions(zt_conn *c, const zt_ch *ch)
         zt_wr_u16(&w, (unsigned)(l + 1));
         zt_wr_u8(&w, (unsigned)l);
         zt_wr_bytes(&w, c->alpn, l);
+    }
+    if (c->early_ok) {
+        /* 4.2.10: we will read the early data */
+        zt_wr_u16(&w, ZT_EXT_EARLY_DATA);
+        zt_wr_u16(&w, 0);
     }
     zt_wr_close(&w, exts, 2);
     return hs_commit(c, &w);
@@ -598,18 +616,26 @@ static zt_err send_finished(zt_conn *c)
 
 /* ---- key schedule steps (section 7.1) ------------------------------------ */
 
+/* The early secret is the PSK's (psk.c) or, without one, of zeros; in
+ * psk_ke there is no (EC)DHE input (zeros again). */
 static zt_err handshake_secrets(zt_conn *c, const uint8_t *shared,
                                 size_t shared_len, uint8_t *hs_secret)
 {
-    uint8_t zeros[ZT_MAX_HASH_LEN] = {0}, early[ZT_MAX_HASH_LEN];
+    uint8_t zeros[ZT_MAX_HASH_LEN] = {0};
     uint8_t empty[ZT_MAX_HASH_LEN], derived[ZT_MAX_HASH_LEN];
     uint8_t th[ZT_MAX_HASH_LEN];
+    uint8_t *early = c->hss->early;
     zt_hash_alg h = c->suite->hash;
     zt_err e = ZT_E_INTERNAL;
 
-    if (zt_hkdf_extract(h, NULL, 0, zeros, c->hlen, early) ||
+    if ((c->hss->psk_len == 0 &&
+         zt_hkdf_extract(h, NULL, 0, zeros, c->hlen, early)) ||
         zt_hash_oneshot(h, NULL, 0, empty))
         goto out;
+    if (shared_len == 0) {
+        shared = zeros;
+        shared_len = c->hlen;
+    }
     e = zt_derive_secret(h, early, "derived", empty, derived);
     if (e != ZT_OK)
         goto out;
@@ -621,7 +647,6 @@ static zt_err handshake_secrets(zt_conn *c, const uint8_t *shared,
     if (e == ZT_OK)
         e = zt_derive_secret(h, hs_secret, "s hs traffic", th, c->hss->s_hs);
 out:
-    zt_memzero(early, sizeof(early));
     zt_memzero(derived, sizeof(derived));
     return e;
 }
@@ -650,9 +675,9 @@ static zt_err master_secrets(zt_conn *c, const uint8_t *hs_secret,
     if (e == ZT_OK && c->use->keylog) {
         e = zt_derive_secret(h, c->hss->master, "exp master", th, exp);
         if (e == ZT_OK) {
-            keylog(c, "CLIENT_TRAFFIC_SECRET_0", c->hss->c_ap);
-            keylog(c, "SERVER_TRAFFIC_SECRET_0", s_ap);
-            keylog(c, "EXPORTER_SECRET", exp);
+            zt_keylog(c, "CLIENT_TRAFFIC_SECRET_0", c->hss->c_ap);
+            zt_keylog(c, "SERVER_TRAFFIC_SECRET_0", s_ap);
+            zt_keylog(c, "EXPORTER_SECRET", exp);
         }
     }
 out:
@@ -674,18 +699,23 @@ static zt_err server_flight(zt_conn *c, const zt_ch *ch, zt_cur share)
     zt_err e;
     int rc;
 
-    /* Exact length for the group (RFC 8446 4.2.8.1/4.2.8.2,
-     * draft-ietf-tls-ecdhe-mlkem section 3), before any work. */
-    if (zt_cur_left(&share) != zt_kx_pub_len(c->group))
+    if (c->hss->psk_ke) {
+        pub_len = shared_len = 0; /* psk_ke: no (EC)DHE */
+        c->group = 0;
+    } else if (zt_cur_left(&share) != zt_kx_pub_len(c->group)) {
+        /* Exact length for the group (RFC 8446 4.2.8.1/4.2.8.2,
+         * draft-ietf-tls-ecdhe-mlkem section 3), before any work. */
         return ZT_E_BAD_KEY_SHARE;
+    }
     if (u->rnd(u->rnd_arg, c->hss->server_random, 32))
         return ZT_E_INTERNAL;
     /* Our share and the secret in one step: ECDH, or for a hybrid group
      * ECDH plus the ML-KEM encapsulation to the client's key (which must
      * pass the FIPS 203 section 7.2 modulus check). */
-    rc = zt_kx_encaps(c->group, u->rnd, u->rnd_arg, share.p,
-                      zt_cur_left(&share), pub, &pub_len, shared,
-                      &shared_len);
+    rc = pub_len ? zt_kx_encaps(c->group, u->rnd, u->rnd_arg, share.p,
+                                zt_cur_left(&share), pub, &pub_len, shared,
+                                &shared_len)
+                 : 0;
     if (rc != 0) {
         e = rc == ZT_KX_BAD_PEER ? ZT_E_BAD_KEY_SHARE : ZT_E_INTERNAL;
         goto out;
@@ -699,19 +729,20 @@ static zt_err server_flight(zt_conn *c, const zt_ch *ch, zt_cur share)
         e = handshake_secrets(c, shared, shared_len, hs_secret);
     if (e != ZT_OK)
         goto out;
-    keylog(c, "CLIENT_HANDSHAKE_TRAFFIC_SECRET", c->hss->c_hs);
-    keylog(c, "SERVER_HANDSHAKE_TRAFFIC_SECRET", c->hss->s_hs);
+    zt_keylog(c, "CLIENT_HANDSHAKE_TRAFFIC_SECRET", c->hss->c_hs);
+    zt_keylog(c, "SERVER_HANDSHAKE_TRAFFIC_SECRET", c->hss->s_hs);
     e = zt_set_key(c, &c->wr, c->hss->s_hs);
+    /* accepted 0-RTT is read first, under the early key (2.3) */
     if (e == ZT_OK)
-        e = zt_set_key(c, &c->rd, c->hss->c_hs);
+        e = zt_set_key(c, &c->rd, c->early_ok ? c->hss->c_e : c->hss->c_hs);
     if (ch->has_record_size_limit &&
         (size_t)ch->record_size_limit - 1 < c->max_frag)
         c->max_frag = (size_t)ch->record_size_limit - 1;
     if (e == ZT_OK)
         e = send_encrypted_extensions(c, ch);
-    if (e == ZT_OK)
+    if (e == ZT_OK && !c->resumed) /* a PSK authenticates (2.2) */
         e = send_certificate(c);
-    if (e == ZT_OK)
+    if (e == ZT_OK && !c->resumed)
         e = send_certificate_verify(c);
     if (e == ZT_OK)
         e = send_finished(c);
@@ -722,7 +753,7 @@ static zt_err server_flight(zt_conn *c, const zt_ch *ch, zt_cur share)
     if (e == ZT_OK)
         e = zt_set_key(c, &c->wr, s_ap);
     if (e == ZT_OK)
-        c->st = ZT_S_WAIT_FINISHED;
+        c->st = c->early_ok ? ZT_S_WAIT_EOED : ZT_S_WAIT_FINISHED;
 out:
     zt_memzero(shared, sizeof(shared));
     zt_memzero(hs_secret, sizeof(hs_secret));
@@ -765,11 +796,33 @@ static zt_err first_client_hello(zt_conn *c, const zt_ch *ch)
     return c->transcript ? ZT_OK : ZT_E_NOMEM;
 }
 
+/* A group with a key share the client sent, in our order (*with_share);
+ * else the first group we both support (*common), for a HelloRetryRequest. */
+static void pick_group(const zt_conn *c, const zt_ch *ch, uint16_t *with_share,
+                       uint16_t *common, zt_cur *share)
+{
+    size_t i;
+    uint16_t g;
+
+    *with_share = *common = 0;
+    for (i = 0; ch->has_groups && i < c->use->n_groups; i++) {
+        g = c->use->groups[i];
+        if (!list_has(ch->groups, g))
+            continue;
+        if (*common == 0)
+            *common = g;
+        if (ch->has_key_share && find_share(ch->key_shares, g, share)) {
+            *with_share = g;
+            return;
+        }
+    }
+}
+
 static zt_err on_client_hello(zt_conn *c, const uint8_t *msg, size_t len)
 {
     zt_ch ch;
-    zt_cur share;
-    size_t i;
+    zt_cur share = {0};
+    uint16_t with_share, common;
     zt_err e;
     int second = c->st == ZT_S_WAIT_CH2;
 
@@ -787,12 +840,11 @@ static zt_err on_client_hello(zt_conn *c, const uint8_t *msg, size_t len)
             return ZT_E_NOMEM;
     }
     if (!second) {
-        /* 0-RTT is not accepted: the client's early records are skipped
-         * (4.2.10) -- trial-decrypted after a ServerHello, or dropped
-         * unread after a HelloRetryRequest. */
-        if (ch.has_early_data)
-            c->early_skip = ZT_EARLY_SKIP_MAX;
         e = first_client_hello(c, &ch);
+        /* 0-RTT not accepted is skipped (4.2.10): trial-decrypted after a
+         * ServerHello, or dropped unread after a HelloRetryRequest. */
+        if (ch.has_early_data)
+            c->early_skip = zt_early_skip_budget(c->use);
     } else {
         /* Section 4.1.2: the second ClientHello repeats the first except
          * for key_share, early_data, cookie, pre_shared_key, padding. */
@@ -805,33 +857,35 @@ static zt_err on_client_hello(zt_conn *c, const uint8_t *msg, size_t len)
             return ZT_E_HRR_MISMATCH;
         c->early_skip = 0; /* only records before this hello were 0-RTT */
     }
+    if (e == ZT_OK)
+        e = zt_psk_check_offer(&ch, second);
     if (e != ZT_OK)
         return e;
-    /* Section 9.2: certificate-based handshakes need these. */
-    if (!ch.has_groups || !ch.has_key_share || !ch.has_sigalgs)
+    /* Section 9.2: key_share with supported_groups; without a PSK, also
+     * signature_algorithms (checked again if the PSK is not taken). */
+    if (ch.has_groups != ch.has_key_share ||
+        (!ch.has_psk && (!ch.has_groups || !ch.has_sigalgs)))
         return ZT_E_MISSING_EXTENSION;
-    e = check_shares(&ch);
-    if (e != ZT_OK)
-        return e;
-    if (!second) {
-        e = choose_credential(c, &ch);
+    if (ch.has_key_share) {
+        e = check_shares(&ch);
         if (e != ZT_OK)
             return e;
-        /* A group with a key share the client sent, in our order; else the
-         * first group we both support, through a HelloRetryRequest. */
-        c->group = 0;
-        for (i = 0; i < c->use->n_groups && c->group == 0; i++)
-            if (list_has(ch.groups, c->use->groups[i]) &&
-                find_share(ch.key_shares, c->use->groups[i], &share))
-                c->group = c->use->groups[i];
-        if (c->group == 0) {
-            for (i = 0; i < c->use->n_groups && c->group == 0; i++)
-                if (list_has(ch.groups, c->use->groups[i]))
-                    c->group = c->use->groups[i];
-            if (c->group == 0)
-                return ZT_E_NO_SHARED_GROUP;
+    }
+    pick_group(c, &ch, &with_share, &common, &share);
+    if (!second) {
+        c->group = with_share;
+        if (with_share == 0 && common != 0) {
+            /* a certificate must exist for a client that cannot resume */
+            if (!ch.has_psk) {
+                e = choose_credential(c, &ch);
+                if (e != ZT_OK)
+                    return e;
+            }
+            c->group = common;
             if (zt_hash_update(c->transcript, msg, len))
                 return ZT_E_INTERNAL;
+            if (ch.has_early_data)
+                c->early_result = ZT_EARLY_HRR;
             return send_hrr(c);
         }
     } else {
@@ -839,13 +893,30 @@ static zt_err on_client_hello(zt_conn *c, const uint8_t *msg, size_t len)
         zt_cur it = ch.key_shares, k;
         uint16_t g;
         if (zt_cur_u16(&it, &g) || zt_cur_vec(&it, 2, &k) ||
-            zt_cur_left(&it) != 0 || g != c->group)
-            return ZT_E_HRR_MISMATCH;
-        if (!find_share(ch.key_shares, c->group, &share))
+            zt_cur_left(&it) != 0 || g != c->group || with_share != g)
             return ZT_E_HRR_MISMATCH;
     }
-    if (zt_hash_update(c->transcript, msg, len))
-        return ZT_E_INTERNAL;
+    /* The ClientHello our ServerHello answers: resume, or a full
+     * handshake that needs a certificate and a key share. */
+    e = zt_psk_choose(c, &ch, c->group != 0);
+    if (e != ZT_OK)
+        return e;
+    if (c->hss->psk_len == 0) {
+        if (!ch.has_groups || !ch.has_sigalgs)
+            return ZT_E_MISSING_EXTENSION;
+        if (c->cred_index < 0) {
+            e = choose_credential(c, &ch);
+            if (e != ZT_OK)
+                return e;
+        }
+        if (c->group == 0)
+            return ZT_E_NO_SHARED_GROUP;
+    }
+    e = zt_psk_transcript(c, &ch, msg, len);
+    if (e == ZT_OK)
+        e = zt_early_decide(c, &ch);
+    if (e != ZT_OK)
+        return e;
     return server_flight(c, &ch, share);
 }
 
@@ -867,10 +938,13 @@ static zt_err on_finished(zt_conn *c, const uint8_t *msg, size_t len)
     if (!ok)
         return ZT_E_BAD_FINISHED;
     e = zt_set_key(c, &c->rd, c->hss->c_ap);
+    /* tickets: resumption_master_secret covers this Finished (7.1) */
+    if (e == ZT_OK && zt_hash_update(c->transcript, msg, len))
+        e = ZT_E_INTERNAL;
+    if (e == ZT_OK)
+        e = zt_send_tickets(c);
     if (e != ZT_OK)
         return e;
-    /* Resumption (res master over the transcript through this Finished)
-     * is derived here once session tickets exist. */
     zt_hs_release(c); /* wipes the handshake secrets */
     c->st = ZT_S_CONNECTED;
     c->done = 1;
@@ -938,6 +1012,7 @@ static const struct zt_transition {
 } zt_fsm[] = {
     {ZT_S_WAIT_CH, ZT_HS_CLIENT_HELLO, on_client_hello},
     {ZT_S_WAIT_CH2, ZT_HS_CLIENT_HELLO, on_client_hello},
+    {ZT_S_WAIT_EOED, ZT_HS_END_OF_EARLY_DATA, zt_on_end_of_early_data},
     {ZT_S_WAIT_FINISHED, ZT_HS_FINISHED, on_finished},
     {ZT_S_CONNECTED, ZT_HS_KEY_UPDATE, on_key_update},
 };

@@ -167,6 +167,9 @@ typedef enum zt_err {
     ZT_E_TOO_MANY_EMPTY,     /* > ZT_MAX_EMPTY_RECORDS empty records */
     ZT_E_TOO_MANY_WARNINGS,  /* > ZT_MAX_WARNING_ALERTS warning alerts */
     ZT_E_TOO_MANY_KEY_UPDATES, /* > ZT_MAX_KEY_UPDATES KeyUpdates */
+    /* sessions */
+    ZT_E_BAD_BINDER,         /* PSK binder does not verify: decrypt_error */
+    ZT_E_EARLY_DATA_LIMIT,   /* more 0-RTT than max_early_data: unexpected_message */
     ZT_E__COUNT
 } zt_err;
 
@@ -313,6 +316,172 @@ void zt_config_set_key_update_limit(zt_config *cfg, uint64_t records);
  */
 zt_err zt_config_set_max_handshake_len(zt_config *cfg, size_t len) ZT_WUR;
 
+/* ---- sessions: tickets, resumption, 0-RTT -------------------------------
+ *
+ * RFC 8446 sections 2.2, 2.3, 4.2.9-4.2.11, 4.6.1 and 8. Off by default:
+ * a configuration resumes and issues tickets once it has a ticket sealer
+ * (a key ring, or the embedder's own codec) and a wall clock, and accepts
+ * 0-RTT only when, in addition, max_early_data > 0 and a replay filter is
+ * set. docs/api.md ("Sessions") explains the model.
+ *
+ * Tickets are stateless: the session state (resumption PSK, suite, times,
+ * ticket_age_add, SNI, ALPN, max_early_data, certificate generation, the
+ * server{} binding, node id, client identity) sealed with AES-256-GCM
+ * under a ring key that has an id, so any process holding the key opens
+ * it. Resumption always uses psk_dhe_ke (a fresh ECDHE) unless psk_ke is
+ * allowed. The binder is verified (constant time) before anything from
+ * the ticket is used; a ticket that cannot be used (unknown key, expired,
+ * another server{}, another hash) means a full handshake, never an error.
+ */
+
+#define ZT_TICKET_KEY_ID_LEN    16
+#define ZT_TICKET_KEY_SHORT     48  /* id(16) + secret(32): `openssl rand 48` */
+#define ZT_TICKET_KEY_LONG      80  /* id(16) + secret(64): `openssl rand 80` */
+#define ZT_TICKET_KEYS_MAX      8   /* keys one ring holds */
+#define ZT_MAX_TICKET_LIFETIME  604800u /* seconds: 7 days (4.6.1) */
+#define ZT_MAX_SESSION_CONTEXT  32
+#define ZT_MAX_NODE_ID          32
+#define ZT_MAX_CLIENT_ID_LEN    2048 /* client identity kept in a ticket */
+/* Largest session state and sealed ticket the core makes or accepts. */
+#define ZT_MAX_SESSION_STATE    (96 + 48 + ZT_MAX_SESSION_CONTEXT + 255 + \
+                                 255 + ZT_MAX_NODE_ID + ZT_MAX_CLIENT_ID_LEN)
+#define ZT_MAX_TICKET_LEN       (ZT_MAX_SESSION_STATE + 64)
+
+/*
+ * The ticket key ring: one key seals new tickets (the first), every key
+ * opens. Keys are what an operator generates with `openssl rand 80` (or
+ * 48): 16 bytes of key id, then the secret; the AEAD key is derived from
+ * the secret with HKDF-SHA256 and the secret itself is not kept.
+ *
+ * A ring may be shared by many configurations (all server{} blocks of a
+ * process). Handshakes only read it, without a lock; changing it
+ * (add/rotate/clear) must not run at the same time as a handshake on a
+ * configuration that uses it (one event loop: between events; threads:
+ * build a new ring and a new configuration). Retired keys are wiped.
+ */
+typedef struct zt_ticket_keys zt_ticket_keys;
+
+zt_ticket_keys *zt_ticket_keys_new(void) ZT_WUR;
+void zt_ticket_keys_free(zt_ticket_keys *ring);   /* wipes every key */
+void zt_ticket_keys_clear(zt_ticket_keys *ring);  /* wipes every key */
+/* Append a key (decrypt only, unless the ring was empty: then it seals).
+ * ZT_E_CONFIG: length other than 48 or 80, ring full, or an id already in
+ * the ring. */
+zt_err zt_ticket_keys_add(zt_ticket_keys *ring, const uint8_t *key,
+                          size_t len) ZT_WUR;
+/*
+ * Rotation by time: `key` becomes the sealing key, the previous keys stay
+ * to open tickets they sealed; a key that stopped sealing more than
+ * keep_ms ago (set it to the ticket lifetime: no ticket it sealed is
+ * still valid) is wiped and dropped, and so is the oldest when the ring is
+ * full. now_ms: the wall clock.
+ */
+zt_err zt_ticket_keys_rotate(zt_ticket_keys *ring, const uint8_t *key,
+                             size_t len, uint64_t now_ms,
+                             uint64_t keep_ms) ZT_WUR;
+size_t zt_ticket_keys_count(const zt_ticket_keys *ring);
+/* Id of key i (0 seals); 0 on success. */
+int zt_ticket_keys_id(const zt_ticket_keys *ring, size_t i,
+                      uint8_t id[ZT_TICKET_KEY_ID_LEN]) ZT_WUR;
+
+/* Seal and open tickets with this ring (NULL: no tickets). */
+void zt_config_set_ticket_keys(zt_config *cfg, const zt_ticket_keys *ring);
+
+/*
+ * Or an embedder's own ticket codec (a session database for single-use
+ * tickets, RFC 8446 section 8.1; an existing ticket format). seal: write
+ * the ticket for the opaque session state (state_len bytes) into ticket,
+ * at most *ticket_len bytes, set *ticket_len; 0 on success. open: the
+ * state back from a ticket into state (at most *state_len bytes), set
+ * *state_len; return ZT_TICKET_OK, ZT_TICKET_UNKNOWN (not ours, unknown
+ * key: a full handshake) or ZT_TICKET_BAD (forged or damaged: also a full
+ * handshake, counted apart). Replaces the key ring.
+ */
+enum { ZT_TICKET_OK = 0, ZT_TICKET_UNKNOWN = 1, ZT_TICKET_BAD = 2 };
+typedef int (*zt_ticket_seal_fn)(void *arg, const uint8_t *state,
+                                 size_t state_len, uint8_t *ticket,
+                                 size_t *ticket_len);
+typedef int (*zt_ticket_open_fn)(void *arg, const uint8_t *ticket,
+                                 size_t ticket_len, uint8_t *state,
+                                 size_t *state_len);
+void zt_config_set_ticket_codec(zt_config *cfg, zt_ticket_seal_fn seal,
+                                zt_ticket_open_fn open, void *arg);
+
+/* Wall clock, milliseconds since the Unix epoch: ticket times cross
+ * processes and machines (the clock of zt_config_set_clock may be
+ * monotonic). Without it no ticket is issued or accepted. */
+void zt_config_set_wall_clock(zt_config *cfg, zt_clock_fn fn, void *arg);
+/* NewSessionTickets sent after the client Finished (default 1; 0: none,
+ * resumption of tickets still works). At most 16. */
+zt_err zt_config_set_ticket_count(zt_config *cfg, unsigned n) ZT_WUR;
+/* Ticket lifetime in seconds (default 7200; 1..ZT_MAX_TICKET_LIFETIME).
+ * A session descending by resumption from one full handshake never
+ * outlives that handshake by more than ZT_MAX_TICKET_LIFETIME. */
+zt_err zt_config_set_ticket_lifetime(zt_config *cfg, uint32_t seconds) ZT_WUR;
+/*
+ * The binding of tickets to a server{} (RFC 8446 4.2.11; the lesson of
+ * nginx's CVE-2025-23419): a ticket resumes only on a configuration with
+ * the same session context (compared after the ClientHello callback chose
+ * the configuration), else a full handshake. Give every server{} its own
+ * value, derived from its identity and from every verification policy a
+ * full handshake would apply. Up to ZT_MAX_SESSION_CONTEXT bytes; default
+ * empty.
+ */
+zt_err zt_config_set_session_context(zt_config *cfg, const uint8_t *ctx,
+                                     size_t len) ZT_WUR;
+/* Allow psk_ke (resumption without a fresh ECDHE, no forward secrecy for
+ * the session) to clients that offer only that mode. Default: refused. */
+void zt_config_set_psk_ke(zt_config *cfg, int allow);
+
+/*
+ * 0-RTT (RFC 8446 4.2.10, 8). max_early_data: bytes of early application
+ * data a ticket allows (0: off, the default). 0-RTT is accepted only on a
+ * ticket that allowed it, issued by this node (same node id), with the
+ * same suite, ALPN and SNI, a ticket age within the window, and a replay
+ * filter that saw this ClientHello's binder for the first time. Anything
+ * else: the early data is skipped and the handshake goes on in 1-RTT.
+ */
+zt_err zt_config_set_max_early_data(zt_config *cfg, uint32_t bytes) ZT_WUR;
+/* Allowed difference between the client's ticket age and ours (default
+ * 10000 ms, section 8.3). */
+void zt_config_set_ticket_age_window(zt_config *cfg, uint32_t ms);
+/* This node's id, kept in tickets that allow 0-RTT: another node resumes
+ * such a ticket without 0-RTT. Up to ZT_MAX_NODE_ID bytes; default empty. */
+zt_err zt_config_set_node_id(zt_config *cfg, const uint8_t *id,
+                             size_t len) ZT_WUR;
+
+/*
+ * The replay filter (section 8.2): called once per 0-RTT ClientHello that
+ * passed every other check, with the verified binder as key. Record it
+ * until expires_ms (wall clock) and return ZT_REPLAY_FRESH, or
+ * ZT_REPLAY_SEEN when it is already recorded, or ZT_REPLAY_UNAVAILABLE
+ * when it cannot tell (full, error, or the ticket was issued at issued_ms,
+ * before the filter started: section 8.2 asks to refuse 0-RTT while the
+ * recording window overlaps the start). Anything but FRESH refuses 0-RTT.
+ */
+enum { ZT_REPLAY_FRESH = 0, ZT_REPLAY_SEEN = 1, ZT_REPLAY_UNAVAILABLE = 2 };
+typedef int (*zt_replay_fn)(void *arg, const uint8_t *key, size_t key_len,
+                            uint64_t issued_ms, uint64_t now_ms,
+                            uint64_t expires_ms);
+void zt_config_set_replay_filter(zt_config *cfg, zt_replay_fn fn, void *arg);
+
+/*
+ * A replay filter over memory the embedder provides (a process's heap, or
+ * shared memory under the embedder's own lock), of fixed size: no
+ * allocation. zt_replay_table_check has the zt_replay_fn signature, with
+ * the table as arg. When full, it answers ZT_REPLAY_UNAVAILABLE (0-RTT is
+ * refused, never accepted unchecked).
+ */
+size_t zt_replay_table_bytes(size_t entries);
+/* Lay out a table in mem (bytes from zt_replay_table_bytes); start_ms:
+ * the wall clock now. Returns the number of entries, 0 if too small. */
+size_t zt_replay_table_init(void *mem, size_t bytes, uint64_t start_ms);
+int zt_replay_table_check(void *table, const uint8_t *key, size_t key_len,
+                          uint64_t issued_ms, uint64_t now_ms,
+                          uint64_t expires_ms);
+/* Entries in use (not expired at now_ms). */
+size_t zt_replay_table_used(const void *table, uint64_t now_ms);
+
 /* ---- connection ---------------------------------------------------------- */
 
 size_t zt_conn_size(void);  /* bytes of the one allocation zt_conn_new makes */
@@ -348,7 +517,9 @@ size_t zt_read(zt_conn *c, uint8_t *buf, size_t len);
 
 /* Plaintext in: protect up to len bytes into the send pipe (one record at
  * most per call, ZT_MAX_PLAINTEXT bytes). *accepted = 0 when the send pipe
- * must be flushed first. Only after the handshake. */
+ * must be flushed first. Only after the handshake, or once 0-RTT was
+ * accepted (ZT_ST_EARLY_DATA: the answer to early data goes out at
+ * 0.5-RTT). */
 zt_err zt_write(zt_conn *c, const uint8_t *data, size_t len,
                 size_t *accepted) ZT_WUR;
 /* Plaintext in, without a copy of our own: zt_write_buf gives where the
@@ -382,6 +553,10 @@ size_t zt_conn_buffer_bytes(const zt_conn *c);
 #define ZT_ST_PEER_CLOSED   0x20u  /* close_notify received */
 #define ZT_ST_CLOSED        0x40u  /* we queued close_notify */
 #define ZT_ST_FAILED        0x80u  /* fatal error; see zt_conn_error */
+/* 0-RTT accepted, the client Finished not verified yet: plaintext read
+ * now may be early data (zt_app_data_early), and zt_write is allowed
+ * (0.5-RTT data, to a client not yet proven live, RFC 8446 4.4.4). */
+#define ZT_ST_EARLY_DATA    0x100u
 
 unsigned zt_conn_state(const zt_conn *c);
 zt_err zt_conn_error(const zt_conn *c);
@@ -397,8 +572,8 @@ uint16_t zt_conn_group(const zt_conn *c);
 uint16_t zt_conn_sigalg(const zt_conn *c);
 const char *zt_conn_sni(const zt_conn *c);        /* NULL if none */
 const char *zt_conn_alpn(const zt_conn *c);       /* NULL if none */
-int zt_conn_resumed(const zt_conn *c);            /* always 0 for now */
-int zt_conn_early_data_accepted(const zt_conn *c);/* always 0 for now */
+int zt_conn_resumed(const zt_conn *c);            /* a ticket was accepted */
+int zt_conn_early_data_accepted(const zt_conn *c);/* 0-RTT was accepted */
 int zt_conn_hrr(const zt_conn *c);                /* a HelloRetryRequest was sent */
 uint64_t zt_conn_generation(const zt_conn *c);    /* of the config used */
 const zt_config *zt_conn_config(const zt_conn *c);/* after the CH callback */
@@ -445,6 +620,50 @@ size_t zt_ja4(const uint8_t *hello, size_t len, zt_ja4_form form, char *out,
 void zt_conn_set_ja4(zt_conn *c, unsigned forms);
 /* A kept form, or NULL (not asked for, no ClientHello yet, unreadable). */
 const char *zt_conn_ja4(const zt_conn *c, zt_ja4_form form);
+
+/* What became of the client's pre_shared_key (valid after the ClientHello
+ * that got our ServerHello): the reason a ticket was not used. */
+typedef enum zt_psk_result {
+    ZT_PSK_NONE = 0,     /* no pre_shared_key offered */
+    ZT_PSK_ACCEPTED,     /* resumed */
+    ZT_PSK_DISABLED,     /* we take no tickets (no sealer or wall clock) */
+    ZT_PSK_MODE,         /* no PSK mode we allow (psk_ke only) */
+    ZT_PSK_UNKNOWN_KEY,  /* not sealed by a key we hold */
+    ZT_PSK_BAD_TICKET,   /* does not open, or not a state we understand */
+    ZT_PSK_EXPIRED,      /* past its lifetime */
+    ZT_PSK_WRONG_SERVER, /* another server{} (session context or policy) */
+    ZT_PSK_SUITE,        /* another hash than the suite chosen now */
+    ZT_PSK__COUNT
+} zt_psk_result;
+zt_psk_result zt_conn_psk_result(const zt_conn *c);
+const char *zt_psk_result_str(zt_psk_result r);   /* "unknown_key" */
+
+/* What became of the client's early_data. */
+typedef enum zt_early_result {
+    ZT_EARLY_NONE = 0,     /* not offered */
+    ZT_EARLY_ACCEPTED,
+    ZT_EARLY_DISABLED,     /* off here, or the ticket did not allow it */
+    ZT_EARLY_NO_PSK,       /* no ticket accepted */
+    ZT_EARLY_HRR,          /* a HelloRetryRequest was needed */
+    ZT_EARLY_PARAMS,       /* suite, ALPN or SNI differ from the ticket's */
+    ZT_EARLY_OTHER_NODE,   /* the ticket was issued by another node */
+    ZT_EARLY_AGE,          /* ticket age out of the window (8.3) */
+    ZT_EARLY_REPLAY,       /* the replay filter saw this ClientHello */
+    ZT_EARLY_UNAVAILABLE,  /* the replay filter could not tell (full) */
+    ZT_EARLY__COUNT
+} zt_early_result;
+zt_early_result zt_conn_early_result(const zt_conn *c);
+const char *zt_early_result_str(zt_early_result r); /* "replayed" */
+
+/* The plaintext zt_app_data offers now arrived as 0-RTT: replayable, from
+ * a client whose Finished has not been seen yet (RFC 8446 E.5). */
+int zt_app_data_early(const zt_conn *c);
+/* The id of the ring key that opened this connection's ticket (resumed) or
+ * sealed the tickets it was sent; 0 on success, -1 if none (no ticket, or
+ * an embedder codec). */
+int zt_conn_ticket_key_id(const zt_conn *c, uint8_t id[ZT_TICKET_KEY_ID_LEN]);
+/* Tickets sent on this connection. */
+unsigned zt_conn_tickets_sent(const zt_conn *c);
 
 const char *zt_cipher_suite_name(uint16_t suite); /* "TLS_AES_128_GCM_SHA256" */
 const char *zt_group_name(uint16_t group);        /* "x25519", "X25519MLKEM768" */

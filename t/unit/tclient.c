@@ -79,10 +79,76 @@ static int keygen(tcli *t, size_t i, uint16_t g)
     return 0;
 }
 
+static zt_hash_alg psk_hash(const tcli *t)
+{
+    return t->psk_len == 48 ? ZT_SHA384 : ZT_SHA256;
+}
+
+/* pre_shared_key (RFC 8446 4.2.11) with zeroed binders; returns where the
+ * binders list starts (Truncate()). */
+static size_t psk_ext(tcli *t, zt_wr *w)
+{
+    size_t at, ids, list, cut, k, blen;
+
+    blen = t->binder_len ? (size_t)t->binder_len : t->psk_len;
+    zt_wr_u16(w, ZT_EXT_PRE_SHARED_KEY);
+    at = zt_wr_open(w, 2);
+    ids = zt_wr_open(w, 2);
+    if (t->junk_id_len) {
+        zt_wr_u16(w, (unsigned)t->junk_id_len);
+        zt_wr_bytes(w, t->junk_id, t->junk_id_len);
+        zt_wr_u16(w, 0);
+        zt_wr_u16(w, 0);
+    }
+    zt_wr_u16(w, (unsigned)t->psk_id_len);
+    zt_wr_bytes(w, t->psk_id, t->psk_id_len);
+    zt_wr_u16(w, t->psk_age >> 16);
+    zt_wr_u16(w, t->psk_age & 0xffff);
+    zt_wr_close(w, ids, 2);
+    cut = w->len;
+    list = zt_wr_open(w, 2);
+    for (k = 0; k < 1u + (t->junk_id_len ? 1u : 0u) + (t->extra_binder ? 1u : 0u);
+         k++) {
+        static const uint8_t z[255];
+        zt_wr_u8(w, (unsigned)blen);
+        zt_wr_bytes(w, z, blen);
+    }
+    zt_wr_close(w, list, 2);
+    zt_wr_close(w, at, 2);
+    return cut;
+}
+
+/* Our binder: HMAC over Transcript-Hash(Truncate(ClientHello)), with the
+ * binder_key of our PSK (4.2.11.2, 7.1); it goes in the last slot that
+ * belongs to our identity. */
+static int fill_binder(tcli *t, uint8_t *msg, size_t cut)
+{
+    zt_hash_alg h = psk_hash(t);
+    uint8_t th[ZT_MAX_HASH_LEN], empty[ZT_MAX_HASH_LEN], bk[ZT_MAX_HASH_LEN];
+    size_t blen = t->binder_len ? (size_t)t->binder_len : t->psk_len;
+    size_t at = cut + 2 + (t->junk_id_len ? 1 + blen : 0) + 1;
+
+    if (t->th != NULL) {
+        if (zt_hash_update(t->th, msg, cut) || zt_hash_peek(t->th, th))
+            return -1;
+    } else if (zt_hash_oneshot(h, msg, cut, th)) {
+        return -1;
+    }
+    if (zt_hkdf_extract(h, NULL, 0, t->psk, t->psk_len, t->early) ||
+        zt_hash_oneshot(h, NULL, 0, empty) ||
+        zt_derive_secret(h, t->early, "res binder", empty, bk) ||
+        zt_finished_mac(h, bk, th, t->binder))
+        return -1;
+    memcpy(msg + at, t->binder, blen < t->psk_len ? blen : t->psk_len);
+    if (t->binder_corrupt)
+        msg[at] ^= 1;
+    return 0;
+}
+
 size_t tcli_client_hello(tcli *t, uint8_t *out, size_t cap)
 {
     zt_wr w = zt_wr_make(out, cap);
-    size_t exts, at, at2, i;
+    size_t exts, at, at2, i, cut = 0;
     uint8_t sid[32];
 
     if (t->got_hrr) {
@@ -175,14 +241,39 @@ size_t tcli_client_hello(tcli *t, uint8_t *out, size_t cap)
     zt_wr_close(&w, at2, 2);
     zt_wr_close(&w, at, 2);
     zt_wr_bytes(&w, t->extra, t->extra_len);
+    if (t->psk_id_len && !t->no_psk_modes) {
+        unsigned m = t->psk_modes ? t->psk_modes : ZT_PSK_MODE_DHE_KE;
+        zt_wr_u16(&w, ZT_EXT_PSK_KEY_EXCHANGE_MODES);
+        at = zt_wr_open(&w, 2);
+        at2 = zt_wr_open(&w, 1);
+        if (m & ZT_PSK_MODE_DHE_KE)
+            zt_wr_u8(&w, 1);
+        if (m & ZT_PSK_MODE_KE)
+            zt_wr_u8(&w, 0);
+        zt_wr_close(&w, at2, 1);
+        zt_wr_close(&w, at, 2);
+    }
+    if (t->early_data && !t->got_hrr) {
+        zt_wr_u16(&w, ZT_EXT_EARLY_DATA);
+        zt_wr_u16(&w, 0);
+    }
+    if (t->psk_id_len)
+        cut = psk_ext(t, &w);
+    if (t->psk_not_last) { /* padding after pre_shared_key */
+        zt_wr_u16(&w, ZT_EXT_PADDING);
+        zt_wr_u16(&w, 1);
+        zt_wr_u8(&w, 0);
+    }
     zt_wr_close(&w, exts, 2);
     if (w.err)
         return 0;
     out[1] = (uint8_t)((w.len - 4) >> 16);
     out[2] = (uint8_t)((w.len - 4) >> 8);
     out[3] = (uint8_t)(w.len - 4);
+    if (t->psk_id_len && fill_binder(t, out, cut))
+        return 0;
     if (t->th != NULL) {
-        if (zt_hash_update(t->th, out, w.len))
+        if (zt_hash_update(t->th, out + cut, w.len - cut))
             return 0;
     } else if (w.len <= sizeof(t->ch1)) {
         memcpy(t->ch1, out, w.len);
@@ -324,6 +415,10 @@ static int on_server_hello(tcli *t, const uint8_t *m, size_t len)
                 return -1;
             if (!is_hrr && zt_cur_vec(&ext, 2, &kx))
                 return -1;
+        } else if (type == ZT_EXT_PRE_SHARED_KEY) {
+            if (zt_cur_u16(&ext, &t->psk_selected) || is_hrr)
+                return -1;
+            t->psk_accepted = 1;
         } else if (type == ZT_EXT_COOKIE) {
             zt_cur ck;
             if (zt_cur_vec(&ext, 2, &ck))
@@ -353,16 +448,25 @@ static int on_server_hello(tcli *t, const uint8_t *m, size_t len)
         return 0;
     }
     t->group = g;
-    for (i = 0; i < t->n_shares; i++)
-        if (t->shares[i] == g)
-            break;
-    if (i == t->n_shares)
-        return -1;
-    if (zt_kx_derive(g, t->priv[i], kx.p, zt_cur_left(&kx), shared,
-                     &shared_len))
-        return -1;
     memset(zeros, 0, sizeof(zeros));
-    if (zt_hkdf_extract(t->suite->hash, NULL, 0, zeros, h, early) ||
+    if (g == 0 && t->psk_accepted) { /* psk_ke */
+        memcpy(shared, zeros, h);
+        shared_len = h;
+    } else {
+        for (i = 0; i < t->n_shares; i++)
+            if (t->shares[i] == g)
+                break;
+        if (i == t->n_shares)
+            return -1;
+        if (zt_kx_derive(g, t->priv[i], kx.p, zt_cur_left(&kx), shared,
+                         &shared_len))
+            return -1;
+    }
+    if (t->psk_accepted)
+        memcpy(early, t->early, h);
+    else if (zt_hkdf_extract(t->suite->hash, NULL, 0, zeros, h, early))
+        return -1;
+    if (
         zt_hash_oneshot(t->suite->hash, NULL, 0, empty) ||
         zt_derive_secret(t->suite->hash, early, "derived", empty, derived) ||
         zt_hkdf_extract(t->suite->hash, derived, h, shared, shared_len, hs) ||
@@ -372,11 +476,14 @@ static int on_server_hello(tcli *t, const uint8_t *m, size_t len)
         return -1;
     /* master secret for later */
     if (zt_derive_secret(t->suite->hash, hs, "derived", empty, derived) ||
-        zt_hkdf_extract(t->suite->hash, derived, h, zeros, h, t->c_ap))
-        return -1; /* c_ap holds the master secret until Finished */
+        zt_hkdf_extract(t->suite->hash, derived, h, zeros, h, t->master))
+        return -1;
     memcpy(t->rd_secret, t->s_hs, h);
+    t->rd_seq = 0;
+    if (t->wr_early) /* 0-RTT goes on until EndOfEarlyData */
+        return set_key(t, &t->rd, t->rd_iv, t->s_hs);
     memcpy(t->wr_secret, t->c_hs, h);
-    t->rd_seq = t->wr_seq = 0;
+    t->wr_seq = 0;
     return set_key(t, &t->rd, t->rd_iv, t->s_hs) ||
            set_key(t, &t->wr, t->wr_iv, t->c_hs);
 }
@@ -384,7 +491,7 @@ static int on_server_hello(tcli *t, const uint8_t *m, size_t len)
 static int on_encrypted_msg(tcli *t, const uint8_t *m, size_t len)
 {
     size_t h = zt_hash_len(t->suite->hash);
-    uint8_t th[ZT_MAX_HASH_LEN], mac[ZT_MAX_HASH_LEN], master[ZT_MAX_HASH_LEN];
+    uint8_t th[ZT_MAX_HASH_LEN], mac[ZT_MAX_HASH_LEN];
     zt_cur c = zt_cur_make(m + 4, len - 4), v, e;
     uint16_t type;
 
@@ -397,6 +504,8 @@ static int on_encrypted_msg(tcli *t, const uint8_t *m, size_t len)
         while (zt_cur_left(&v)) {
             if (zt_cur_u16(&v, &type) || zt_cur_vec(&v, 2, &e))
                 return -1;
+            if (type == ZT_EXT_EARLY_DATA)
+                t->early_accepted = 1;
             if (type == ZT_EXT_ALPN && zt_cur_left(&e) >= 3 &&
                 zt_cur_left(&e) - 3 < sizeof(t->alpn_got)) {
                 memcpy(t->alpn_got, e.p + 3, zt_cur_left(&e) - 3);
@@ -407,6 +516,7 @@ static int on_encrypted_msg(tcli *t, const uint8_t *m, size_t len)
     case ZT_HS_CERTIFICATE: {
         zt_cur list, cert;
         uint8_t ctxl;
+        t->saw_cert = 1;
         if (zt_cur_u8(&c, &ctxl) || zt_cur_vec(&c, 3, &list) ||
             zt_cur_vec(&list, 3, &cert) ||
             zt_cur_left(&cert) > sizeof(t->server_cert))
@@ -437,10 +547,9 @@ static int on_encrypted_msg(tcli *t, const uint8_t *m, size_t len)
         t->server_finished_ok = 1;
         if (zt_hash_update(t->th, m, len) || zt_hash_peek(t->th, th))
             return -1;
-        memcpy(master, t->c_ap, h);
-        if (zt_derive_secret(t->suite->hash, master, "c ap traffic", th,
+        if (zt_derive_secret(t->suite->hash, t->master, "c ap traffic", th,
                              t->c_ap) ||
-            zt_derive_secret(t->suite->hash, master, "s ap traffic", th,
+            zt_derive_secret(t->suite->hash, t->master, "s ap traffic", th,
                              t->s_ap))
             return -1;
         memcpy(t->rd_secret, t->s_ap, h);
@@ -509,6 +618,13 @@ size_t tcli_finished(tcli *t, uint8_t *out, int corrupt)
     size_t h = zt_hash_len(t->suite->hash), n;
     uint8_t th[ZT_MAX_HASH_LEN], msg[4 + ZT_MAX_HASH_LEN];
 
+    if (t->wr_early) { /* early data refused: no EndOfEarlyData (4.2.10) */
+        t->wr_early = 0;
+        memcpy(t->wr_secret, t->c_hs, h);
+        t->wr_seq = 0;
+        if (set_key(t, &t->wr, t->wr_iv, t->c_hs))
+            return 0;
+    }
     if (zt_hash_peek(t->th, th))
         return 0;
     msg[0] = ZT_HS_FINISHED;
@@ -519,9 +635,139 @@ size_t tcli_finished(tcli *t, uint8_t *out, int corrupt)
     if (corrupt)
         msg[4] ^= 1;
     n = tcli_seal(t, ZT_CT_HANDSHAKE, msg, 4 + h, 0, out);
+    /* resumption_master_secret: transcript through this Finished */
+    if (zt_hash_update(t->th, msg, 4 + h) || zt_hash_peek(t->th, th) ||
+        zt_derive_secret(t->suite->hash, t->master, "res master", th,
+                         t->res_master))
+        return 0;
     memcpy(t->wr_secret, t->c_ap, h);
     t->wr_seq = 0;
     if (set_key(t, &t->wr, t->wr_iv, t->c_ap))
+        return 0;
+    return n;
+}
+
+/* NewSessionTicket (RFC 8446 4.6.1) */
+static int on_ticket(tcli *t, const uint8_t *m, size_t len)
+{
+    zt_cur c = zt_cur_make(m + 4, len - 4), nonce, tk, exts, ext;
+    struct tcli_ticket *k;
+    uint16_t a, b, type;
+    size_t h = zt_hash_len(t->suite->hash);
+
+    if (t->n_tickets == sizeof(t->tickets) / sizeof(t->tickets[0]))
+        return -1;
+    k = &t->tickets[t->n_tickets];
+    memset(k, 0, sizeof(*k));
+    if (zt_cur_u16(&c, &a) || zt_cur_u16(&c, &b))
+        return -1;
+    k->lifetime = ((uint32_t)a << 16) | b;
+    if (zt_cur_u16(&c, &a) || zt_cur_u16(&c, &b))
+        return -1;
+    k->age_add = ((uint32_t)a << 16) | b;
+    if (zt_cur_vec(&c, 1, &nonce) || zt_cur_vec(&c, 2, &tk) ||
+        zt_cur_vec(&c, 2, &exts) || zt_cur_finish(&c) ||
+        zt_cur_left(&tk) == 0 || zt_cur_left(&tk) > sizeof(k->ticket))
+        return -1;
+    while (zt_cur_left(&exts)) {
+        if (zt_cur_u16(&exts, &type) || zt_cur_vec(&exts, 2, &ext))
+            return -1;
+        if (type == ZT_EXT_EARLY_DATA) {
+            if (zt_cur_u16(&ext, &a) || zt_cur_u16(&ext, &b) ||
+                zt_cur_finish(&ext))
+                return -1;
+            k->max_early = ((uint32_t)a << 16) | b;
+        }
+    }
+    k->nonce_len = zt_cur_left(&nonce);
+    memcpy(k->nonce, nonce.p, k->nonce_len);
+    k->len = zt_cur_left(&tk);
+    memcpy(k->ticket, tk.p, k->len);
+    k->psk_len = h;
+    k->suite = t->suite->id;
+    if (zt_hkdf_expand_label(t->suite->hash, t->res_master, h, "resumption",
+                             k->nonce, k->nonce_len, k->psk, h))
+        return -1;
+    t->n_tickets++;
+    return 0;
+}
+
+int tcli_read_tickets(tcli *t, const uint8_t *p, size_t n)
+{
+    static uint8_t pt[ZT_MAX_CIPHERTEXT];
+    size_t off = 0, rl, used, before = t->n_tickets;
+    uint8_t type;
+    long k;
+
+    while (off + 5 <= n) {
+        rl = ((size_t)p[off + 3] << 8) | p[off + 4];
+        if (off + 5 + rl > n)
+            return -1;
+        k = tcli_open(t, p + off, 5 + rl, &type, pt);
+        if (k < 0 || type != ZT_CT_HANDSHAKE)
+            return -1;
+        for (used = 0; (size_t)k - used >= 4;) {
+            size_t ml = ((size_t)pt[used + 1] << 16) |
+                        ((size_t)pt[used + 2] << 8) | pt[used + 3];
+            if ((size_t)k - used < 4 + ml ||
+                pt[used] != ZT_HS_NEW_SESSION_TICKET ||
+                on_ticket(t, pt + used, 4 + ml))
+                return -1;
+            used += 4 + ml;
+        }
+        off += 5 + rl;
+    }
+    return off == n ? (int)(t->n_tickets - before) : -1;
+}
+
+void tcli_resume(tcli *to, const tcli *from, size_t i, uint32_t age_ms)
+{
+    const struct tcli_ticket *k = &from->tickets[i];
+
+    memcpy(to->psk_id, k->ticket, k->len);
+    to->psk_id_len = k->len;
+    memcpy(to->psk, k->psk, k->psk_len);
+    to->psk_len = k->psk_len;
+    to->psk_suite = k->suite;
+    to->psk_age = age_ms + k->age_add;
+}
+
+void tcli_foreign_ticket(tcli *t)
+{
+    memset(t->psk_id, 0x33, 120);
+    t->psk_id_len = 120;
+    memset(t->psk, 0x44, 32);
+    t->psk_len = 32;
+    t->psk_suite = ZT_TLS_AES_128_GCM_SHA256;
+    t->psk_age = 0x01020304;
+}
+
+int tcli_early_keys(tcli *t)
+{
+    uint8_t th[ZT_MAX_HASH_LEN];
+    zt_hash_alg h = psk_hash(t);
+
+    t->suite = zt_suite_lookup(t->psk_suite);
+    if (t->suite == NULL || zt_hash_oneshot(h, t->ch1, t->ch1_len, th) ||
+        zt_derive_secret(h, t->early, "c e traffic", th, t->c_e))
+        return -1;
+    memcpy(t->wr_secret, t->c_e, zt_hash_len(h));
+    t->wr_seq = 0;
+    t->wr_early = 1;
+    return set_key(t, &t->wr, t->wr_iv, t->c_e);
+}
+
+size_t tcli_end_of_early_data(tcli *t, uint8_t *out)
+{
+    static const uint8_t eoed[4] = {ZT_HS_END_OF_EARLY_DATA, 0, 0, 0};
+    size_t n = tcli_seal(t, ZT_CT_HANDSHAKE, eoed, 4, 0, out);
+
+    if (zt_hash_update(t->th, eoed, 4))
+        return 0;
+    t->wr_early = 0;
+    memcpy(t->wr_secret, t->c_hs, zt_hash_len(t->suite->hash));
+    t->wr_seq = 0;
+    if (set_key(t, &t->wr, t->wr_iv, t->c_hs))
         return 0;
     return n;
 }

@@ -38,6 +38,22 @@ typedef struct tcli {
     int bad_share;
     zt_random_fn rnd;      /* key shares' randomness (default: system) */
     void *rnd_arg;
+    /* resumption (set by tcli_resume, or by hand) */
+    uint8_t psk_id[ZT_MAX_TICKET_LEN]; /* the ticket, as identity */
+    size_t psk_id_len;     /* 0: no pre_shared_key */
+    uint8_t psk[ZT_MAX_HASH_LEN];
+    size_t psk_len;        /* 32: SHA-256 suites, 48: SHA-384 */
+    uint16_t psk_suite;    /* the ticket's suite (0-RTT keys) */
+    uint32_t psk_age;      /* obfuscated_ticket_age sent */
+    unsigned psk_modes;    /* ZT_PSK_MODE_* (0: psk_dhe_ke) */
+    int no_psk_modes;      /* leave psk_key_exchange_modes out */
+    int early_data;        /* send the early_data extension */
+    int binder_corrupt;    /* flip a bit of the binder */
+    int binder_len;        /* binder length sent (0: the hash length) */
+    int extra_binder;      /* one binder more than identities */
+    const uint8_t *junk_id; /* an identity put before ours */
+    size_t junk_id_len;
+    int psk_not_last;      /* an extension after pre_shared_key */
 
     /* state */
     uint8_t random[32];
@@ -65,6 +81,26 @@ typedef struct tcli {
     size_t max_record; /* largest record seen from the server */
     uint8_t server_cert[4096];
     size_t server_cert_len;
+    /* resumption state */
+    uint8_t early[ZT_MAX_HASH_LEN];   /* early secret of our PSK */
+    uint8_t c_e[ZT_MAX_HASH_LEN];     /* client_early_traffic_secret */
+    uint8_t master[ZT_MAX_HASH_LEN], res_master[ZT_MAX_HASH_LEN];
+    uint8_t binder[ZT_MAX_HASH_LEN];  /* the binder we sent */
+    int psk_accepted, early_accepted, saw_cert;
+    int wr_early;          /* writing 0-RTT: the handshake key waits */
+    uint16_t psk_selected;
+    /* NewSessionTickets received (tcli_read_tickets) */
+    struct tcli_ticket {
+        uint8_t ticket[ZT_MAX_TICKET_LEN];
+        size_t len;
+        uint32_t lifetime, age_add, max_early;
+        uint8_t nonce[255];
+        size_t nonce_len;
+        uint8_t psk[ZT_MAX_HASH_LEN];
+        size_t psk_len;
+        uint16_t suite;
+    } tickets[3];
+    size_t n_tickets;
 } tcli;
 
 /* Defaults: all three suites, x25519 + secp256r1, a share for x25519, the
@@ -89,6 +125,19 @@ long tcli_open(tcli *t, const uint8_t *rec, size_t len, uint8_t *type,
 /* Rotate our write / read key (KeyUpdate). */
 void tcli_update_write(tcli *t);
 void tcli_update_read(tcli *t);
+/* Take NewSessionTickets out of the server's records (after Finished);
+ * returns how many, -1 on anything unexpected. */
+int tcli_read_tickets(tcli *t, const uint8_t *p, size_t n);
+/* Prepare a fresh client `to` to resume with ticket i of `from`, claiming
+ * a ticket age of age_ms (obfuscated with the ticket's age_add). */
+void tcli_resume(tcli *to, const tcli *from, size_t i, uint32_t age_ms);
+/* Offer a ticket no server of ours sealed (random identity and PSK). */
+void tcli_foreign_ticket(tcli *t);
+/* After a ClientHello with early_data: switch the write key to the early
+ * traffic key (0-RTT records are then tcli_seal'ed). */
+int tcli_early_keys(tcli *t);
+/* EndOfEarlyData as a record under the early key; then the handshake key. */
+size_t tcli_end_of_early_data(tcli *t, uint8_t *out);
 
 #endif
 

@@ -560,7 +560,6 @@ static void config_api(void)
  * (RFC 8446 section 4.2.10), up to a budget. */
 static void early_data_skipped(void)
 {
-    static const uint8_t early_ext[] = {0x00, 0x2a, 0x00, 0x00};
     zt_config *cfg = tsrv_config(TSRV_ED25519);
     zt_conn *s;
     tcli t;
@@ -577,8 +576,8 @@ static void early_data_skipped(void)
     /* after a ServerHello: trial decryption fails, the record is dropped */
     s = zt_conn_new(cfg);
     tcli_init(&t);
-    t.extra = early_ext;
-    t.extra_len = sizeof(early_ext);
+    tcli_foreign_ticket(&t);
+    t.early_data = 1;
     CHECK(tsrv_hello(s, &t) == ZT_OK);
     CHECK(tsrv_feed(s, junk, sizeof(junk), 0) == ZT_OK);
     CHECK(tsrv_feed(s, junk, sizeof(junk), 0) == ZT_OK);
@@ -596,8 +595,8 @@ static void early_data_skipped(void)
     /* the budget is finite */
     s = zt_conn_new(cfg);
     tcli_init(&t);
-    t.extra = early_ext;
-    t.extra_len = sizeof(early_ext);
+    tcli_foreign_ticket(&t);
+    t.early_data = 1;
     CHECK(tsrv_hello(s, &t) == ZT_OK);
     for (i = 0; i < 200 && zt_conn_error(s) == ZT_OK; i++)
         (void)tsrv_feed(s, junk, sizeof(junk), 0);
@@ -609,15 +608,14 @@ static void early_data_skipped(void)
     /* after a HelloRetryRequest: application_data records are dropped */
     s = zt_conn_new(cfg);
     tcli_init(&t);
-    t.extra = early_ext;
-    t.extra_len = sizeof(early_ext);
+    tcli_foreign_ticket(&t);
+    t.early_data = 1;
     t.n_shares = 0;
     CHECK(tsrv_hello(s, &t) == ZT_OK);
     n = tsrv_drain(s, o, sizeof(o));
     CHECK(tcli_server_flight(&t, o, n) == 0 && t.got_hrr);
     CHECK(tsrv_feed(s, junk, sizeof(junk), 0) == ZT_OK);
-    t.extra = NULL; /* no early_data in the second ClientHello */
-    t.extra_len = 0;
+    /* (no early_data in the second ClientHello) */
     CHECK(tsrv_hello(s, &t) == ZT_OK);
     n = tsrv_drain(s, o, sizeof(o));
     CHECK(tcli_server_flight(&t, o, n) == 0);
@@ -630,14 +628,12 @@ static void early_data_skipped(void)
     /* after the second ClientHello the skipping is over */
     s = zt_conn_new(cfg);
     tcli_init(&t);
-    t.extra = early_ext;
-    t.extra_len = sizeof(early_ext);
+    tcli_foreign_ticket(&t);
+    t.early_data = 1;
     t.n_shares = 0;
     CHECK(tsrv_hello(s, &t) == ZT_OK);
     n = tsrv_drain(s, o, sizeof(o));
     CHECK(tcli_server_flight(&t, o, n) == 0 && t.got_hrr);
-    t.extra = NULL;
-    t.extra_len = 0;
     CHECK(tsrv_hello(s, &t) == ZT_OK);
     CHECK(tsrv_feed(s, junk, sizeof(junk), 0) == ZT_E_BAD_RECORD_MAC);
     tcli_free(&t);

@@ -234,11 +234,10 @@ static void dup_versions(tcli *t)
     t->extra = dup_ext;
     t->extra_len = sizeof(dup_ext);
 }
-static const uint8_t psk_first[] = {0x00, 0x29, 0x00, 0x00};
 static void psk_not_last(tcli *t)
 {
-    t->extra_first = psk_first;
-    t->extra_first_len = sizeof(psk_first);
+    tcli_foreign_ticket(t);
+    t->psk_not_last = 1;
 }
 static const uint8_t empty_sni[] = {0x00, 0x00, 0x00, 0x05, 0x00, 0x03,
                                     0x00, 0x00, 0x00};

@@ -1,6 +1,13 @@
 /*
- * test_rfc8448.c: the server reproduces RFC 8448 sections 3 (1-RTT), 5
- * (HelloRetryRequest) and 7 (compatibility mode) byte for byte.
+ * test_rfc8448.c: the server reproduces RFC 8448 sections 3 (1-RTT, with
+ * its NewSessionTicket), 4 (resumption with 0-RTT), 5 (HelloRetryRequest)
+ * and 7 (compatibility mode) byte for byte.
+ *
+ * The trace's ticket is an opaque label made by the trace's server, so the
+ * ticket codec here (zt_config_set_ticket_codec) hands it out for the
+ * session state our server seals in section 3, and gives that state back
+ * when section 4's client presents it: the PSK, binder, early data and
+ * every key after come from our own state and key schedule.
  *
  * The trace's client records are fed in; the server's random, ephemeral key
  * and HRR cookie come from a scripted random source, and its RSA-PSS
@@ -87,6 +94,17 @@ static const entry *find(const trace *t, const char *actor, const char *step,
             nth-- == 0)
             return e;
     }
+    return NULL;
+}
+
+/* The entry of step number `step` with label `label`. */
+static const entry *find_step(const trace *t, int step, const char *label)
+{
+    size_t i;
+
+    for (i = 0; i < t->n; i++)
+        if (t->e[i].step == step && strcmp(t->e[i].label, label) == 0)
+            return &t->e[i];
     return NULL;
 }
 
@@ -248,6 +266,50 @@ static char *cert_pem_from_msg(const entry *cert_msg, const uint8_t **der,
     return pem;
 }
 
+/* ---- the ticket codec and the clock of sections 3 and 4 ------------------- */
+
+static struct {
+    uint8_t ticket[256];
+    size_t ticket_len;
+    uint8_t state[ZT_MAX_SESSION_STATE];
+    size_t state_len;
+    int sealed, opened;
+} codec;
+
+static int codec_seal(void *arg, const uint8_t *state, size_t n,
+                      uint8_t *ticket, size_t *len)
+{
+    if (n > sizeof(codec.state) || *len < codec.ticket_len)
+        return -1;
+    memcpy(codec.state, state, n);
+    codec.state_len = n;
+    memcpy(ticket, codec.ticket, codec.ticket_len);
+    *len = codec.ticket_len;
+    codec.sealed++;
+    return 0;
+}
+
+static int codec_open(void *arg, const uint8_t *ticket, size_t n,
+                      uint8_t *state, size_t *len)
+{
+    if (!codec.sealed || n != codec.ticket_len ||
+        memcmp(ticket, codec.ticket, n) != 0)
+        return ZT_TICKET_UNKNOWN;
+    if (*len < codec.state_len)
+        return ZT_TICKET_BAD;
+    memcpy(state, codec.state, codec.state_len);
+    *len = codec.state_len;
+    codec.opened++;
+    return ZT_TICKET_OK;
+}
+
+static uint64_t trace_ms = 1534000000000ull; /* August 2018 */
+
+static uint64_t trace_clock(void *arg)
+{
+    return trace_ms;
+}
+
 /* ---- driving one section ---------------------------------------------------- */
 
 typedef struct {
@@ -256,6 +318,7 @@ typedef struct {
     const uint16_t *adv;
     size_t n_adv;
     int hrr;
+    int tickets; /* 1: issues the ticket (3), 2: resumes it with 0-RTT (4) */
 } section;
 
 /* Everything the server has to send, taken out of the engine. */
@@ -299,10 +362,11 @@ static void run_section(const section *s, const trace *keys)
     zt_conn *c;
     const entry *sh, *cv, *cert, *e;
     uint8_t out[8192], want[8192];
-    size_t n, wn, i, der_len;
-    const uint8_t *der;
-    char *key_pem, *cert_pem, err[256] = "";
-    int server_rec = 0, client_rec = 0;
+    size_t n, wn, i, der_len = 0;
+    const uint8_t *der = NULL;
+    char *key_pem = NULL, *cert_pem = NULL, err[256] = "";
+    int server_rec = 0, client_rec = 0, resumed = s->tickets == 2;
+    static uint8_t table[4096];
 
     if (trace_load(&t, s->file) != 0) {
         CHECK_MSG(0, "cannot read %s/rfc8448/%s", zt_vectors_dir(), s->file);
@@ -315,23 +379,38 @@ static void run_section(const section *s, const trace *keys)
     CHECK(zt_config_set_rsa_min_bits(cfg, 1024) == ZT_OK);
     CHECK(zt_config_set_advertised_groups(cfg, s->adv, s->n_adv) == ZT_OK);
 
-    /* The trace's certificate and key. */
+    /* The trace's certificate and key (a resumed handshake has none). */
     cert = find(&t, "server", "construct a Certificate", "Certificate", 0);
     cv = find(&t, "server", "construct a CertificateVerify",
               "CertificateVerify", 0);
-    CHECK(cert != NULL && cv != NULL);
-    if (cert == NULL || cv == NULL)
+    CHECK(resumed || (cert != NULL && cv != NULL));
+    if (!resumed && (cert == NULL || cv == NULL))
         goto out_trace;
-    cert_pem = cert_pem_from_msg(cert, &der, &der_len);
-    key_pem = rsa_key_pem(keys);
-    CHECK(key_pem != NULL);
-    CHECK_MSG(zt_config_add_credential_mem(cfg, cert_pem, strlen(cert_pem),
-                                           key_pem, strlen(key_pem), err,
-                                           sizeof(err)) == ZT_OK,
-              "%s", err);
-    sg.sig = cv->data + 8; /* type, len(3), scheme(2), sig len(2) */
-    sg.len = cv->len - 8;
-    zt_config_set_signer(cfg, trace_signer, &sg);
+    if (!resumed) {
+        cert_pem = cert_pem_from_msg(cert, &der, &der_len);
+        key_pem = rsa_key_pem(keys);
+        CHECK(key_pem != NULL);
+        CHECK_MSG(zt_config_add_credential_mem(
+                      cfg, cert_pem, strlen(cert_pem), key_pem,
+                      strlen(key_pem), err, sizeof(err)) == ZT_OK,
+                  "%s", err);
+        sg.sig = cv->data + 8; /* type, len(3), scheme(2), sig len(2) */
+        sg.len = cv->len - 8;
+        zt_config_set_signer(cfg, trace_signer, &sg);
+    }
+    if (s->tickets) {
+        /* the trace's server: 30 s tickets allowing 1024 bytes of 0-RTT;
+         * none issued on the resumed connection */
+        zt_config_set_ticket_codec(cfg, codec_seal, codec_open, NULL);
+        zt_config_set_wall_clock(cfg, trace_clock, NULL);
+        CHECK(zt_config_set_ticket_lifetime(cfg, 30) == ZT_OK);
+        CHECK(zt_config_set_max_early_data(cfg, 1024) == ZT_OK);
+        CHECK(zt_replay_table_init(table, sizeof(table), trace_ms) > 0);
+        zt_config_set_replay_filter(cfg, zt_replay_table_check, table);
+        CHECK(zt_config_set_ticket_count(cfg, resumed ? 0 : 1) == ZT_OK);
+    } else {
+        CHECK(zt_config_set_ticket_count(cfg, 0) == ZT_OK);
+    }
 
     /* Random source: [HRR cookie], ServerHello.random, ephemeral key. */
     if (s->hrr) {
@@ -349,6 +428,19 @@ static void run_section(const section *s, const trace *keys)
     script_add(&rnd, sh->data + 6, 32);
     e = find(&t, "server", "create an ephemeral", "private key", 0);
     script_add(&rnd, e->data, e->len);
+    if (s->tickets == 1) {
+        /* the NewSessionTicket: its ticket_age_add, and the ticket */
+        const entry *nst = find(&t, "server", "construct a NewSessionTicket",
+                                "NewSessionTicket", 0);
+        CHECK(nst != NULL);
+        if (nst == NULL)
+            goto out_trace;
+        script_add(&rnd, nst->data + 8, 4);
+        codec.ticket_len = ((size_t)nst->data[15] << 8) | nst->data[16];
+        memcpy(codec.ticket, nst->data + 17, codec.ticket_len);
+    } else if (resumed) {
+        trace_ms += 10; /* the client says 6 ms: well within the window */
+    }
     zt_config_set_random(cfg, script_rnd, &rnd);
 
     c = zt_conn_new(cfg);
@@ -362,12 +454,14 @@ static void run_section(const section *s, const trace *keys)
         if (strcmp(e->actor, "client") == 0) {
             client_rec++;
             if (e->data[0] == ZT_CT_APPDATA &&
-                (zt_conn_state(c) & ZT_ST_HANDSHAKE_DONE) &&
+                (zt_conn_state(c) &
+                 (ZT_ST_HANDSHAKE_DONE | ZT_ST_EARLY_DATA)) &&
                 strstr(e->step_text, "application_data")) {
-                const entry *pl = find(&t, "client", e->step_text,
-                                       "payload", 0);
+                const entry *pl = find_step(&t, e->step, "payload");
                 uint8_t pt[256];
+                int early = !(zt_conn_state(c) & ZT_ST_HANDSHAKE_DONE);
                 feed_all(c, e);
+                CHECK_EQ_INT(zt_app_data_early(c), early);
                 n = zt_read(c, pt, sizeof(pt));
                 CHECK_MEM(pt, n, pl->data, pl->len);
             } else if (strstr(e->step_text, "alert")) {
@@ -381,12 +475,6 @@ static void run_section(const section *s, const trace *keys)
         }
         /* a server record: compare what the engine produced */
         server_rec++;
-        if (strstr(e->step_text, "handshake record") &&
-            (zt_conn_state(c) & ZT_ST_HANDSHAKE_DONE)) {
-            /* NewSessionTicket: not issued yet; keep the sequence aligned */
-            c->wr.seq++;
-            continue;
-        }
         if (strstr(e->step_text, "application_data")) {
             const entry *pl = find(&t, "server", e->step_text, "payload", 0);
             size_t acc = 0;
@@ -415,7 +503,14 @@ static void run_section(const section *s, const trace *keys)
                   "bytes)",
                   s->file, t.e[i].step, n, wn);
         if (!(zt_conn_state(c) & ZT_ST_HANDSHAKE_DONE) &&
-            c->st == ZT_S_WAIT_FINISHED) {
+            (c->st == ZT_S_WAIT_FINISHED || c->st == ZT_S_WAIT_EOED)) {
+            if (resumed) {
+                const entry *ce = find(&t, "client", "tls13 c e traffic",
+                                       "expanded", 0);
+                CHECK(ce != NULL && c->st == ZT_S_WAIT_EOED);
+                if (ce)
+                    CHECK_MEM(c->hss->c_e, ce->len, ce->data, ce->len);
+            }
             check_secret(&t, "tls13 c hs traffic", c->hss->c_hs);
             check_secret(&t, "tls13 s hs traffic", c->hss->s_hs);
             check_secret(&t, "tls13 s ap traffic", c->wr.secret);
@@ -427,10 +522,37 @@ static void run_section(const section *s, const trace *keys)
     CHECK(zt_conn_state(c) & ZT_ST_HANDSHAKE_DONE);
     CHECK_EQ_INT(zt_conn_cipher_suite(c), ZT_TLS_AES_128_GCM_SHA256);
     CHECK_EQ_INT(zt_conn_group(c), s->group);
-    CHECK_EQ_INT(zt_conn_sigalg(c), ZT_SIG_RSA_PSS_RSAE_SHA256);
+    CHECK_EQ_INT(zt_conn_sigalg(c),
+                 resumed ? 0 : ZT_SIG_RSA_PSS_RSAE_SHA256);
     CHECK_EQ_INT(zt_conn_hrr(c), s->hrr);
     CHECK_MSG(rnd.off == rnd.len, "random source: %zu of %zu used", rnd.off,
               rnd.len);
+    CHECK_EQ_INT(zt_conn_resumed(c), resumed);
+    CHECK_EQ_INT(zt_conn_early_data_accepted(c), resumed);
+    CHECK_EQ_INT(zt_conn_tickets_sent(c), s->tickets == 1);
+    if (s->tickets == 1) {
+        zt_session st;
+        /* what was sealed: the trace's session, PSK = HKDF-Expand-Label(
+         * res_master, "resumption", 0x0000), which section 4 uses */
+        const entry *psk = find(&t, "client", "tls13 res master", "expanded",
+                                0);
+        CHECK(codec.sealed == 1);
+        CHECK(zt_session_decode(codec.state, codec.state_len, &st) == ZT_OK);
+        CHECK_EQ_INT(st.suite, ZT_TLS_AES_128_GCM_SHA256);
+        CHECK_EQ_INT(st.lifetime_s, 30);
+        CHECK_EQ_INT(st.age_add, 0xfad6aac5u);
+        CHECK_EQ_INT(st.max_early, 1024);
+        CHECK_EQ_INT(st.issued_ms, trace_ms);
+        CHECK(st.sni_len == 6 && memcmp(st.sni, "server", 6) == 0);
+        CHECK(psk != NULL && st.psk_len == 32);
+    }
+    if (resumed) {
+        CHECK(codec.opened == 1);
+        CHECK_EQ_INT(zt_conn_psk_result(c), ZT_PSK_ACCEPTED);
+        CHECK_EQ_INT(zt_conn_early_result(c), ZT_EARLY_ACCEPTED);
+        CHECK_EQ_INT(zt_replay_table_used(table, trace_ms), 1);
+        goto out_conn;
+    }
 
     /* The trace's signature verifies over the content the engine built, and
      * a fresh signature by the trace's key verifies under its certificate. */
@@ -449,6 +571,7 @@ static void run_section(const section *s, const trace *keys)
                                  sg.content, sg.content_len, sig, sl) != 0);
     }
 
+out_conn:
     zt_conn_free(c);
     free(key_pem);
     free(cert_pem);
@@ -465,9 +588,10 @@ void suite_rfc8448(void)
     /* The traces' servers advertise more groups in EncryptedExtensions than
      * we implement; the advertised list is configuration, not negotiation. */
     const section sections[] = {
-        {"sec3-simple-1rtt.tsv", ZT_GROUP_X25519, adv_full, 9, 0},
-        {"sec5-hello-retry-request.tsv", ZT_GROUP_SECP256R1, adv_hrr, 3, 1},
-        {"sec7-compatibility-mode.tsv", ZT_GROUP_X25519, adv_full, 9, 0},
+        {"sec3-simple-1rtt.tsv", ZT_GROUP_X25519, adv_full, 9, 0, 1},
+        {"sec4-resumed-0rtt.tsv", ZT_GROUP_X25519, adv_full, 9, 0, 2},
+        {"sec5-hello-retry-request.tsv", ZT_GROUP_SECP256R1, adv_hrr, 3, 1, 0},
+        {"sec7-compatibility-mode.tsv", ZT_GROUP_X25519, adv_full, 9, 0, 0},
     };
     trace keys = {0};
     size_t i;
