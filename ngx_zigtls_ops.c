@@ -104,7 +104,11 @@ static const uint16_t  ngx_zigtls_ops_suites[3] = {
     ZT_TLS_CHACHA20_POLY1305_SHA256
 };
 
-static const uint16_t  ngx_zigtls_ops_groups[2] = {
+/* the post-quantum hybrids first: the status page counts their share */
+#define NGX_ZIGTLS_OPS_NPQ  2
+
+static const uint16_t  ngx_zigtls_ops_groups[4] = {
+    ZT_GROUP_X25519MLKEM768, ZT_GROUP_SECP256R1MLKEM768,
     ZT_GROUP_X25519, ZT_GROUP_SECP256R1
 };
 
@@ -824,7 +828,7 @@ ngx_zigtls_ops_handshake_done(ngx_zigtls_conn_t *zc)
     ngx_zigtls_ops_inc(sh->suites[i]);
 
     v = zt_conn_group(zc->zt);
-    for (i = 0; i < 2 && ngx_zigtls_ops_groups[i] != v; i++) { /* void */ }
+    for (i = 0; i < 4 && ngx_zigtls_ops_groups[i] != v; i++) { /* void */ }
     ngx_zigtls_ops_inc(sh->groups[i]);
 
     v = zt_conn_sigalg(zc->zt);
@@ -2100,7 +2104,7 @@ ngx_zigtls_ops_render(ngx_pool_t *pool, ngx_uint_t prom)
     u_char                   *p, *last, *start;
     double                    q[3];
     size_t                    size;
-    uint64_t                  cum;
+    uint64_t                  cum, pq, total;
     ngx_buf_t                *b;
     ngx_uint_t                i, j, k, n;
     const char               *name;
@@ -2141,6 +2145,20 @@ ngx_zigtls_ops_render(ngx_pool_t *pool, ngx_uint_t prom)
                  "handshakes: started %uA, succeeded %uA, failed %uA\n",
                  &omcf->shm_zone->shm.name, sh->active, sh->in_progress,
                  sh->started, sh->succeeded, sh->failed);
+
+        pq = 0;
+        total = 0;
+        p = ngx_slprintf(p, last, "key exchange:");
+        for (i = 0; i < 5; i++) {
+            p = ngx_slprintf(p, last, " %s=%uA",
+                             i < 4 ? zt_group_name(ngx_zigtls_ops_groups[i])
+                                   : "other",
+                             sh->groups[i]);
+            pq += i < NGX_ZIGTLS_OPS_NPQ ? sh->groups[i] : 0;
+            total += sh->groups[i];
+        }
+        p = ngx_slprintf(p, last, "; post-quantum %.1f%%\n",
+                         total ? 100.0 * (double) pq / (double) total : 0.0);
 
         p = ngx_slprintf(p, last, "failures:");
         for (i = 0; i < NGX_ZIGTLS_R_COUNT; i++) {
@@ -2275,8 +2293,8 @@ ngx_zigtls_ops_render(ngx_pool_t *pool, ngx_uint_t prom)
     ngx_zigtls_ops_help(p, last, "zigtls_handshakes_by_group_total",
                         "counter", "Completed handshakes by key exchange "
                         "group.");
-    for (i = 0; i < 3; i++) {
-        name = i < 2 ? zt_group_name(ngx_zigtls_ops_groups[i]) : "other";
+    for (i = 0; i < 5; i++) {
+        name = i < 4 ? zt_group_name(ngx_zigtls_ops_groups[i]) : "other";
         p = ngx_slprintf(p, last,
                          "zigtls_handshakes_by_group_total{group=\"%s\"} "
                          "%uA\n", name, sh->groups[i]);

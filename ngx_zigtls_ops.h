@@ -103,7 +103,9 @@ typedef struct {
     ngx_atomic_t               alerts_sent[256];
     ngx_atomic_t               alerts_received[256];
     ngx_atomic_t               suites[4];      /* 1301, 1302, 1303, other */
-    ngx_atomic_t               groups[3];      /* x25519, secp256r1, other */
+    ngx_atomic_t               groups[5];      /* X25519MLKEM768,
+                                                  SecP256r1MLKEM768, x25519,
+                                                  secp256r1, other */
     ngx_atomic_t               sigalgs[6];     /* 0403 0804 0805 0806 0807 ? */
     ngx_atomic_t               alpn[NGX_ZIGTLS_OPS_NALPN + 2]; /* none, other */
     u_char                     alpn_names[NGX_ZIGTLS_OPS_NALPN][32];

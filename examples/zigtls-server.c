@@ -197,7 +197,7 @@ static void usage(FILE *f)
             "  --ciphers  colon-separated TLS 1.3 suites, server preference\n"
             "             e.g. TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_"
             "SHA256\n"
-            "  --groups   colon-separated, e.g. x25519:secp256r1\n"
+            "  --groups   colon-separated, e.g. x25519mlkem768:x25519:secp256r1\n"
             "  --alpn     comma- or colon-separated, e.g. http/1.1\n"
             "  --quiet    log failed handshakes only\n"
             "  --key-update-limit  records sent under one key before the "
