@@ -35,7 +35,7 @@ UNIT_OBJ  = $(UNIT_SRC:t/unit/%.c=$(BUILD)/obj/unit/%.o)
 FUZZ_SRC  = $(sort $(wildcard t/fuzz/fuzz_*.c))
 FUZZ_REPLAY = $(FUZZ_SRC:t/fuzz/%.c=$(BUILD)/replay_%)
 
-.PHONY: all deps pqclean test unit replay e2e asan fuzz module demo demo-stop clean distclean format
+.PHONY: all deps pqclean test unit replay e2e asan fuzz module demo demo-stop clean distclean format fuzz-seeds-pq
 
 all: $(BUILD)/libzigtls.a $(BUILD)/zigtls-server $(BUILD)/unit $(FUZZ_REPLAY)
 
@@ -116,6 +116,13 @@ fuzz: $(BUILD)/libzigtls.a
 	    -artifact_prefix=build-fuzz/$$n- $(FUZZ_FLAGS) \
 	    build-fuzz/corpus-$$n t/fuzz/corpus/$$n; \
 	done
+
+# Seeds with post-quantum hybrid key shares (t/fuzz/gen_pq_seeds.c),
+# reproducible: the committed ones are what this writes.
+$(BUILD)/gen_pq_seeds: t/fuzz/gen_pq_seeds.c t/unit/tclient.c t/unit/tclient.h $(BUILD)/libzigtls.a
+	$(CC) $(CPPFLAGS) -It/unit $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ $< t/unit/tclient.c $(BUILD)/libzigtls.a $(LDFLAGS) $(LIBS)
+fuzz-seeds-pq: $(BUILD)/gen_pq_seeds
+	$(BUILD)/gen_pq_seeds t/fuzz/corpus
 
 format:
 	clang-format -i src/*.c src/*.h t/unit/*.c t/unit/*.h t/fuzz/*.c examples/*.c
