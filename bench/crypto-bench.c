@@ -480,7 +480,8 @@ static void bench_hkdf(void)
 
 /* ---- key exchange ---------------------------------------------------------- */
 
-static uint8_t g_peer_pub[65], g_priv[32];
+static uint8_t g_peer_pub[ZT_KX_MAX_PUB], g_priv[32];
+static size_t g_peer_len;
 
 static void sodium_x25519_keygen(void *p, long n)
 {
@@ -544,20 +545,38 @@ static int rnd_fn(void *arg, uint8_t *out, size_t len)
     return 0;
 }
 
-/* The provider, as the handshake calls it: keygen + derive. */
+/* The provider, as the server's handshake calls it: our share and the
+ * secret from the client's share in one call (zt_kx_encaps). */
 static void zt_kx_body(void *p, long n)
 {
     uint16_t group = *(uint16_t *)p;
-    uint8_t priv[32], pub[65], s[32];
+    uint8_t pub[ZT_KX_MAX_PUB], s[ZT_KX_MAX_SECRET];
     size_t pl, sl;
 
     for (long i = 0; i < n; i++) {
-        pl = sizeof(pub);
-        sl = sizeof(s);
-        if (zt_kx_keygen(group, rnd_fn, NULL, priv, pub, &pl) ||
-            zt_kx_derive(group, priv, g_peer_pub, pl, s, &sl))
+        if (zt_kx_encaps(group, rnd_fn, NULL, g_peer_pub, g_peer_len, pub,
+                         &pl, s, &sl))
             die("zt_kx");
     }
+}
+
+/* ML-KEM-768 encapsulation alone (PQClean, with the FIPS 203 7.2 check),
+ * and the check alone. */
+static void mlkem_encaps_body(void *p, long n)
+{
+    uint8_t ct[ZT_MLKEM768_CT_LEN], ss[32], m[32] = {7};
+    (void)p;
+    for (long i = 0; i < n; i++)
+        if (zt_mlkem768_encaps(g_peer_pub, ZT_MLKEM768_EK_LEN, m, ct, ss))
+            die("ML-KEM encaps");
+}
+
+static void mlkem_check_body(void *p, long n)
+{
+    (void)p;
+    for (long i = 0; i < n; i++)
+        if (zt_mlkem768_check_ek(g_peer_pub, ZT_MLKEM768_EK_LEN))
+            die("ML-KEM check");
 }
 
 /* P-256 via EVP_PKEY (keygen + derive from raw uncompressed point). */
@@ -608,6 +627,7 @@ static void bench_kx(void)
     row_ops("X25519 derive", "libcrypto EVP",
             measure(evp_x25519_derive, NULL, 20000));
     g = ZT_GROUP_X25519;
+    g_peer_len = 32;
     row_ops("X25519 keygen+derive", "zt provider (sodium)",
             measure(zt_kx_body, &g, 10000));
     EVP_PKEY_free(g_x_priv);
@@ -615,10 +635,28 @@ static void bench_kx(void)
     CHECK(zt_kx_keygen(ZT_GROUP_SECP256R1, rnd_fn, NULL, peer_priv,
                        g_peer_pub, &pl) == 0, "P-256 peer key");
     g = ZT_GROUP_SECP256R1;
+    g_peer_len = 65;
     row_ops("P-256 ECDH keygen+derive", "libcrypto EVP_PKEY",
             measure(evp_p256_body, NULL, 5000));
     row_ops("P-256 ECDH keygen+derive", "zt provider (EC_POINT)",
             measure(zt_kx_body, &g, 5000));
+
+    /* the hybrid: a client share (ek || X25519) made by the provider */
+    {
+        static uint8_t cpriv[ZT_KX_MAX_PRIV];
+
+        CHECK(zt_kx_keygen(ZT_GROUP_X25519MLKEM768, rnd_fn, NULL, cpriv,
+                           g_peer_pub, &g_peer_len) == 0,
+              "X25519MLKEM768 client share");
+        row_ops("ML-KEM-768 ek check (7.2)", "zt provider",
+                measure(mlkem_check_body, NULL, 20000));
+        row_ops("ML-KEM-768 encaps+check", "PQClean clean",
+                measure(mlkem_encaps_body, NULL, 5000));
+        g = ZT_GROUP_X25519MLKEM768;
+        row_ops("X25519MLKEM768 share+secret",
+                "zt provider (sodium+PQClean)",
+                measure(zt_kx_body, &g, 5000));
+    }
 }
 
 /* ---- signatures ------------------------------------------------------------- */

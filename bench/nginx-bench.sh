@@ -30,6 +30,11 @@
 #          client processes); plain HTTP the same without TLS (the floor)
 #   bulk   a 256 MiB file from tmpfs fetched by curl (HTTP/1.1, TLS 1.3,
 #          --tls13-ciphers TLS_AES_128_GCM_SHA256), several times
+#   pq     full handshakes as hs (ECDSA certificate), by bench/pq-client
+#          (the unit tests' client, which speaks X25519MLKEM768; one
+#          process): zigtls with X25519MLKEM768, zigtls with X25519, and
+#          nginx+OpenSSL with X25519 (OpenSSL 3.0 has no ML-KEM)
+# ONLY=pq runs the pq workload alone; NO_PQ=1 leaves it out.
 # Then (not timed) the worker's system calls per handshake under strace -c.
 #
 # The results (raw lines and a table of medians) go to stdout and to
@@ -39,6 +44,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 NGINX=${NGINX:-/usr/sbin/nginx}
 CLIENT=${CLIENT:-$ROOT/build/bench/nginx-client}
+PQ_CLIENT=${PQ_CLIENT:-$ROOT/build/bench/pq-client}
 HTTP_SO=$ROOT/build/ngx_http_zigtls_module.so
 OUT=${OUT:-$ROOT/bench/results/nginx-bench.txt}
 ROUNDS=${ROUNDS:-5}
@@ -52,6 +58,7 @@ BULK_REPS=$(awk -v n="${BULK_REPS:-12}" -v s="$SCALE" \
     'BEGIN { v = int(n * s); print v < 1 ? 1 : v }')   # fetches per measurement
 IDLE_K=${IDLE_K:-2000}                  # idle keep-alive connections
 STRACE_N=${STRACE_N:-300}               # handshakes under strace -c
+PQ_N=$(scaled "${PQ_N:-3000}")          # pq-client handshakes
 SUITE=TLS_AES_128_GCM_SHA256
 CLK_TCK=$(getconf CLK_TCK)
 
@@ -60,6 +67,8 @@ die() { echo "nginx-bench: $*" >&2; exit 1; }
 [ -x "$NGINX" ] || die "$NGINX not found (apt-get install nginx)"
 [ -f "$HTTP_SO" ] || die "$HTTP_SO missing: run 'make module' first"
 [ -x "$CLIENT" ] || die "$CLIENT missing: run 'make -C bench nginx'"
+[ -n "${NO_PQ:-}" ] || [ -x "$PQ_CLIENT" ] ||
+    die "$PQ_CLIENT missing: run 'make -C bench nginx'"
 for b in curl openssl awk ss; do
     command -v "$b" >/dev/null || die "$b not found"
 done
@@ -296,8 +305,10 @@ add() { RES[$1]="${RES[$1]:-} $2"; }
 hs() {
     local key=$1 srv=$2 port=$3 n=$4; shift 4
     local w=${WORKER[$srv]} c0 c1 r0 r1 out u0 u1 s0 s1
+    local -a cl=("$CLIENT" hs -P 2)
+    [ -n "${PQ:-}" ] && cl=("$PQ_CLIENT")
     read -r c0 u0 s0 <<< "$(cpu_us "$w")"; r0=$(run_ns "$w")
-    out=$(timeout 600 "$CLIENT" hs -n "$n" -P 2 "$@" "$port" 2>&1) ||
+    out=$(timeout 600 "${cl[@]}" -n "$n" "$@" "$port" 2>&1) ||
         die "handshake run $key failed: $out
 $(tail -5 "$TMP/$srv/logs/error.log" 2>/dev/null)"
     read -r c1 u1 s1 <<< "$(cpu_us "$w")"; r1=$(run_ns "$w")
@@ -409,6 +420,12 @@ for round in $(seq 1 "$ROUNDS"); do
     start_all
     log "--- round $round  load $(loadavg)  workers: plain=${WORKER[plain]} zigtls=${WORKER[zigtls]} openssl=${WORKER[openssl]}"
     TLS=(-c "$SUITE" -g X25519)
+    if [ -z "${NO_PQ:-}" ]; then
+        PQ=1 hs zigtls_pq_mlkem zigtls "${PORT[zt_ecdsa]}" "$PQ_N" -g X25519MLKEM768
+        PQ=1 hs zigtls_pq_x25519 zigtls "${PORT[zt_ecdsa]}" "$PQ_N" -g x25519
+        PQ=1 hs openssl_pq_x25519 openssl "${PORT[os_ecdsa]}" "$PQ_N" -g x25519
+    fi
+    if [ "${ONLY:-}" = pq ]; then stop_all; continue; fi
     # memory first, on fresh workers (a heap that already grew for earlier
     # connections would hide the cost of new ones)
     idle plain plain "${PORT[plain]}" -p
@@ -431,7 +448,7 @@ for round in $(seq 1 "$ROUNDS"); do
     stop_all
 done
 
-if [ -z "${NO_STRACE:-}" ]; then
+if [ -z "${NO_STRACE:-}" ] && [ "${ONLY:-}" != pq ]; then
     start_all
     log "--- system calls of the worker per connection (strace -c; not timed)"
     syscalls plain plain "${PORT[plain]}" -p
@@ -475,6 +492,7 @@ echo "Summary: medians of $ROUNDS rounds (min, max), nginx worker CPU (utime+sti
 echo "/proc/<pid>/stat; user and sys: medians of each part; schedstat: the median of the"
 echo "same figure from /proc/<pid>/schedstat (ns resolution); load average $(loadavg)"
 echo
+if [ "${ONLY:-}" != pq ]; then
 echo "Full handshake + 3-byte GET + close, server CPU per connection (us)"
 hdr schedstat
 row "plain HTTP (TCP accept + GET + close)" hs_plain hsrun_plain hsu_plain hss_plain
@@ -488,6 +506,18 @@ echo "                                  ed25519 $(ratio hs_zigtls_ed25519 hs_ope
 echo "                                  rsa $(ratio hs_zigtls_rsa hs_openssl_rsa)"
 echo "  zigtls / OpenSSL (nginx defaults): ecdsa $(ratio hs_zigtls_ecdsa hs_openssl_default_ecdsa)"
 echo
+fi
+if [ -z "${NO_PQ:-}" ]; then
+echo "Post-quantum: full handshake + GET + close by bench/pq-client (one process), ECDSA, server CPU per connection (us)"
+hdr schedstat
+row "zigtls   X25519MLKEM768" hs_zigtls_pq_mlkem hsrun_zigtls_pq_mlkem hsu_zigtls_pq_mlkem hss_zigtls_pq_mlkem
+row "zigtls   X25519" hs_zigtls_pq_x25519 hsrun_zigtls_pq_x25519 hsu_zigtls_pq_x25519 hss_zigtls_pq_x25519
+row "OpenSSL  X25519 (no tickets)" hs_openssl_pq_x25519 hsrun_openssl_pq_x25519 hsu_openssl_pq_x25519 hss_openssl_pq_x25519
+echo "  zigtls X25519MLKEM768 / zigtls X25519:  $(ratio hs_zigtls_pq_mlkem hs_zigtls_pq_x25519)"
+echo "  zigtls X25519MLKEM768 / OpenSSL X25519: $(ratio hs_zigtls_pq_mlkem hs_openssl_pq_x25519)"
+echo
+fi
+if [ "${ONLY:-}" != pq ]; then
 echo "Bulk: ${BULK_MB} MiB static file, HTTP/1.1, $SUITE; server CPU per GB (10^9 bytes, ms)"
 hdr schedstat
 row "plain HTTP, sendfile on" bulk_plain bulkrun_plain bulku_plain bulks_plain
@@ -503,6 +533,7 @@ row "zigtls (ECDSA)" idle_zigtls idleslope_zigtls
 row "OpenSSL (ECDSA)" idle_openssl idleslope_openssl
 echo "  zigtls / OpenSSL: $(ratio idle_zigtls idle_openssl)"
 echo "  (slope: RSS growth from K/4 to K connections, per connection)"
+fi
 } | tee -a "$RAW"
 
 cp "$RAW" "$OUT"
