@@ -9,6 +9,7 @@
 #   - a server{} that requires PQ (zigtls_groups x25519mlkem768) refuses
 #     them with handshake_failure, counted as no_shared_group, and still
 #     serves Chromium;
+#   - the same through a stream{} server (TLS in front of a TCP backend);
 #   - the metrics count handshakes by group and the status page shows the
 #     post-quantum share.
 # The Chromium part is skipped, saying so, where chromium is not installed
@@ -27,7 +28,7 @@ use ZtTest qw(run need_bin);
 
 need_bin($_) for qw(curl openssl);
 
-my $t = ZtNginx->new;
+my $t = ZtNginx->new(stream => 1);
 $t->certs;
 
 $t->write_conf(<<'CONF');
@@ -61,11 +62,30 @@ http {
         location = /status { zigtls_status; }
         location = /metrics { zigtls_status prometheus; }
     }
+
+    # plain http backend of the stream server
+    server {
+        listen 127.0.0.1:%%PORT_4%%;
+        location / { default_type text/html; return 200 "<html><body><p id=g>via stream</p></body></html>\n"; }
+    }
+}
+
+stream {
+    log_format st '$server_port $zigtls_group';
+    server {
+        listen 127.0.0.1:%%PORT_3%%;
+        zigtls on;
+        zigtls_groups x25519mlkem768:x25519;
+        zigtls_certificate %%CERTS%%/ecdsa.crt;
+        zigtls_certificate_key %%CERTS%%/ecdsa.key;
+        access_log %%DIR%%/logs/stream.log st;
+        proxy_pass 127.0.0.1:%%PORT_4%%;
+    }
 }
 CONF
 $t->start;
 
-my ($p0, $p1, $p2) = ($t->port(0), $t->port(1), $t->port(2));
+my ($p0, $p1, $p2, $p3) = map { $t->port($_) } 0 .. 3;
 
 sub metrics {
     my $r = run(['curl', '-sS', '--max-time', '10',
@@ -127,7 +147,7 @@ sub chromium_get {
 
 SKIP: {
     skip 'chromium not installed (.ci/install-deps installs Debian\'s '
-         . 'chromium; CI runs this part)', 8 unless $chromium;
+         . 'chromium; CI runs this part)', 10 unless $chromium;
 
     my $v = run([$chromium, '--version'], 30);
     diag("browser: $v->{out}");
@@ -146,6 +166,16 @@ SKIP: {
         or diag("exit $r->{exit}: $r->{out}");
     @l = log_lines($p1);
     ok((grep { /^$p1 X25519MLKEM768 / } @l), 'PQ required: access log');
+
+    # stream: TLS in front of a TCP backend, same core, same groups
+    $r = chromium_get("https://127.0.0.1:$p3/");
+    like($r->{out}, qr{via stream}, 'stream: Chromium gets the page')
+        or diag("exit $r->{exit}: $r->{out}");
+    my $deadline = time + 10;
+    sleep(0.1) while time < $deadline
+        && $t->read_file('logs/stream.log') !~ /^$p3 /m;
+    like($t->read_file('logs/stream.log'), qr/^$p3 X25519MLKEM768$/m,
+         'stream: $zigtls_group X25519MLKEM768 in the stream log');
 
     my $m = metrics();
     cmp_ok(group_count($m, 'X25519MLKEM768')
