@@ -138,6 +138,7 @@ static zt_err run_messages(zt_conn *c, const uint8_t *p, size_t n,
                            size_t *used)
 {
     unsigned before = c->rd.epoch;
+    zt_state st = c->st;
     uint32_t mlen;
     zt_err e;
 
@@ -155,6 +156,11 @@ static zt_err run_messages(zt_conn *c, const uint8_t *p, size_t n,
         *used += 4 + (size_t)mlen;
         if (c->rd.epoch != before && *used != n)
             return ZT_E_UNEXPECTED_MESSAGE;
+        /* nothing can follow a ClientHello answered by a HelloRetryRequest:
+         * the second one needs the HRR first (4.1.4) */
+        if (st == ZT_S_WAIT_CH && c->st == ZT_S_WAIT_CH2 && *used != n)
+            return ZT_E_UNEXPECTED_MESSAGE;
+        st = c->st;
         before = c->rd.epoch;
     }
     return ZT_OK;
@@ -203,13 +209,17 @@ static zt_err on_record(zt_conn *c, uint8_t type, uint8_t *rec, size_t len)
     if (c->peer_closed)
         return ZT_OK; /* section 6.1: data after close_notify is ignored */
     if (type == ZT_CT_CCS) {
-        /* Section 5: one unprotected 0x01 between the first ClientHello and
-         * the client Finished; anything else is unexpected_message. */
-        if (len != 1 || rec[0] != 0x01 || c->ccs_seen || c->hs_len != 0 ||
+        /* Section 5: an unprotected 0x01 "at any time" between the first
+         * ClientHello and the client Finished is dropped; anything else is
+         * unexpected_message. Repeated ones make no progress: they count
+         * with empty records. */
+        if (len != 1 || rec[0] != 0x01 || c->hs_len != 0 ||
             (c->st != ZT_S_WAIT_CH2 && c->st != ZT_S_WAIT_EOED &&
              c->st != ZT_S_WAIT_FINISHED))
             return ZT_E_UNEXPECTED_CCS;
         c->ccs_seen = 1;
+        if (++c->n_empty > ZT_MAX_EMPTY_RECORDS)
+            return ZT_E_TOO_MANY_EMPTY;
         return ZT_OK;
     }
     if (c->rd.keyed) {

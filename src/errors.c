@@ -18,8 +18,9 @@ uint8_t zt_err_alert(zt_err e)
     case ZT_E_DECODE:
     case ZT_E_HANDSHAKE_TOO_LARGE:
         return ZT_ALERT_DECODE_ERROR;
+    case ZT_E_DUPLICATE_EXTENSION: /* 4.2 names none: as BoringSSL, rustls */
+        return ZT_ALERT_DECODE_ERROR;
     case ZT_E_ILLEGAL_PARAMETER:
-    case ZT_E_DUPLICATE_EXTENSION: /* 4.2; illegal_parameter as OpenSSL does */
     case ZT_E_HRR_MISMATCH:        /* 4.1.2 */
     case ZT_E_BAD_KEY_SHARE:       /* 4.2.8.1, 4.2.8.2, 7.4.2 */
         return ZT_ALERT_ILLEGAL_PARAMETER;

@@ -926,8 +926,10 @@ static zt_err on_finished(zt_conn *c, const uint8_t *msg, size_t len)
     zt_err e;
     int ok;
 
+    /* 4.4.4: contents not correct (a wrong length included) MUST be
+     * decrypt_error */
     if (len - 4 != c->hlen)
-        return ZT_E_DECODE;
+        return ZT_E_BAD_FINISHED;
     if (zt_hash_peek(c->transcript, th))
         return ZT_E_INTERNAL;
     e = zt_finished_mac(c->suite->hash, c->hss->c_hs, th, mac);

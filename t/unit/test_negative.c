@@ -327,7 +327,7 @@ static void client_hello_cases(void)
     ch_case("compression", bad_compression, NULL, ZT_E_ILLEGAL_PARAMETER,
             ZT_ALERT_ILLEGAL_PARAMETER);
     ch_case("duplicated extension", dup_versions, NULL,
-            ZT_E_DUPLICATE_EXTENSION, ZT_ALERT_ILLEGAL_PARAMETER);
+            ZT_E_DUPLICATE_EXTENSION, ZT_ALERT_DECODE_ERROR);
     ch_case("pre_shared_key not last", psk_not_last, NULL,
             ZT_E_ILLEGAL_PARAMETER, ZT_ALERT_ILLEGAL_PARAMETER);
     ch_case("empty host_name", sni_empty_name, NULL, ZT_E_DECODE,
@@ -626,14 +626,32 @@ static void state_cases(void)
                 ZT_E_UNEXPECTED_MESSAGE, ZT_ALERT_UNEXPECTED_MESSAGE);
     pair_free(&p);
 
-    /* Two CCS (compatibility mode allows one) */
+    /* CCS records are dropped (section 5), but a stream of them is a
+     * flood: ZT_MAX_EMPTY_RECORDS pass, one more does not */
     CHECK(pair_hello(&p, with_session_id) == 0);
     CHECK(p.t.saw_ccs);
     {
-        uint8_t cc[12] = {0x14, 3, 3, 0, 1, 1, 0x14, 3, 3, 0, 1, 1};
-        flight_case("second change_cipher_spec", cc, sizeof(cc), &p,
-                    ZT_E_UNEXPECTED_CCS, ZT_ALERT_UNEXPECTED_MESSAGE);
+        uint8_t cc[6 * (ZT_MAX_EMPTY_RECORDS + 1)];
+        size_t i;
+        for (i = 0; i < ZT_MAX_EMPTY_RECORDS + 1; i++)
+            memcpy(cc + 6 * i, "\x14\x03\x03\x00\x01\x01", 6);
+        CHECK(tsrv_feed(p.s, cc, 6 * ZT_MAX_EMPTY_RECORDS, 0) == ZT_OK);
+        flight_case("change_cipher_spec flood", cc, 6, &p,
+                    ZT_E_TOO_MANY_EMPTY, ZT_ALERT_UNEXPECTED_MESSAGE);
     }
+    pair_free(&p);
+
+    /* Finished with a byte too many: its contents are not correct
+     * (4.4.4: decrypt_error) */
+    CHECK(pair_hello(&p, NULL) == 0);
+    {
+        uint8_t m[4 + 49] = {ZT_HS_FINISHED, 0, 0, 0};
+        size_t h = zt_hash_len(p.t.suite->hash);
+        m[3] = (uint8_t)(h + 1);
+        n = tcli_seal(&p.t, ZT_CT_HANDSHAKE, m, 4 + h + 1, 0, rec);
+    }
+    flight_case("Finished of the wrong length", rec, n, &p,
+                ZT_E_BAD_FINISHED, ZT_ALERT_DECRYPT_ERROR);
     pair_free(&p);
 
     /* CCS with a value other than 1 */
@@ -677,6 +695,30 @@ static void state_cases(void)
         n = tsrv_drain(s, o, sizeof(o));
         CHECK(tcli_server_flight(&t, o, n) == 0);
         CHECK(t.got_hrr && t.hrr_group == ZT_GROUP_X25519);
+        tcli_free(&t);
+        zt_conn_free(s);
+
+        /* a ClientHello that gets a HelloRetryRequest, with more bytes in
+         * its record: no second ClientHello can exist before the HRR */
+        s = zt_conn_new(cfg);
+        tcli_init(&t);
+        p256_first_share_x25519(&t);
+        n = tcli_client_hello(&t, msg, sizeof(msg));
+        msg[n] = ZT_HS_CLIENT_HELLO;
+        msg[n + 1] = 0;
+        k = tcli_record(ZT_CT_HANDSHAKE, msg, n + 2, rec);
+        check_fail("data after a ClientHello answered by HRR", s,
+                   tsrv_feed(s, rec, k, 0), ZT_E_UNEXPECTED_MESSAGE,
+                   ZT_ALERT_UNEXPECTED_MESSAGE, NULL);
+        tcli_free(&t);
+        zt_conn_free(s);
+
+        s = zt_conn_new(cfg);
+        tcli_init(&t);
+        p256_first_share_x25519(&t);
+        CHECK(tsrv_hello(s, &t) == ZT_OK);
+        n = tsrv_drain(s, o, sizeof(o));
+        CHECK(tcli_server_flight(&t, o, n) == 0);
         t.n_suites = 1; /* changed cipher_suites */
         n = tcli_client_hello(&t, msg, sizeof(msg));
         k = tcli_record(ZT_CT_HANDSHAKE, msg, n, rec);
