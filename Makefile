@@ -1,5 +1,6 @@
 # zigtls for nginx: top-level build.
-#   make            core library, example server, unit tests, corpus replayers
+#   make            core library, example server, unit tests, corpus replayers,
+#                   the BoGo shim (docs/conformance.md)
 #   make test       every test: unit (known answers, negatives), fuzz corpus
 #                   replay, end-to-end t/*.t with real clients
 #   make asan       the same core tests built with ASan+UBSan (build-asan/)
@@ -37,7 +38,8 @@ FUZZ_REPLAY = $(FUZZ_SRC:t/fuzz/%.c=$(BUILD)/replay_%)
 
 .PHONY: all deps pqclean test unit replay e2e asan fuzz module demo demo-stop clean distclean format fuzz-seeds-pq
 
-all: $(BUILD)/libzigtls.a $(BUILD)/zigtls-server $(BUILD)/unit $(FUZZ_REPLAY)
+all: $(BUILD)/libzigtls.a $(BUILD)/zigtls-server $(BUILD)/unit $(FUZZ_REPLAY) \
+     $(BUILD)/bogo-shim
 
 $(BUILD)/obj/%.o: src/%.c src/*.h
 	@mkdir -p $(dir $@)
@@ -62,6 +64,10 @@ $(BUILD)/libzigtls.a: $(CORE_OBJ) $(PQ_OBJ)
 	ar rcs $@ $^
 
 $(BUILD)/zigtls-server: examples/zigtls-server.c $(BUILD)/libzigtls.a
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libzigtls.a $(LDFLAGS) $(LIBS)
+
+# The shim BoringSSL's test runner drives (t/bogo/README.md).
+$(BUILD)/bogo-shim: t/bogo/shim.c $(BUILD)/libzigtls.a
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libzigtls.a $(LDFLAGS) $(LIBS)
 
 $(BUILD)/unit: $(UNIT_OBJ) $(BUILD)/libzigtls.a

@@ -1,0 +1,577 @@
+/*
+ * t/bogo/shim.c: the zigtls core under BoringSSL's test runner ("BoGo",
+ * ssl/test/runner). The runner starts this program once per test with
+ * flags, listens on loopback, and plays a scripted, often misbehaving,
+ * TLS client; we connect to it, say which shim we are (-shim-id, 8 bytes
+ * little-endian), act as the server, and echo application data with every
+ * byte XOR 0xff until the runner closes (the bssl_shim protocol).
+ *
+ * Server role only, over src/zigtls.h alone. A flag we do not implement,
+ * the client role, DTLS and QUIC exit with 89, the runner's
+ * "unimplemented" code, so that a test is never passed by a shim that
+ * ignored what it asked for. A failure prints ":<zt_err_str>:" to stderr
+ * (t/bogo/config.json maps BoringSSL's error names onto ours) and exits 1;
+ * success prints nothing and exits 0.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "zigtls.h"
+
+#define EXIT_UNIMPLEMENTED 89
+#define MAX_CURVES 8
+
+/* What one connection is asked to do (-on-initial-/-on-resume- prefixes
+ * give the first and the later connections their own copy). */
+typedef struct shim_cfg {
+    const char *key_file, *cert_file;
+    const char *select_alpn;
+    const char *expect_server_name;
+    int curves[MAX_CURVES];
+    size_t n_curves;
+    int expect_curve_id;
+    int expect_hrr, expect_no_hrr;
+    int shim_writes_first, shim_shuts_down, check_close_notify;
+    int key_update;
+    int read_size;
+} shim_cfg;
+
+typedef struct shim_opts {
+    int port, ipv6, server, async, resume_count, expect_session_miss;
+    int dtls, quic;
+    uint64_t shim_id;
+    int handshaker_supported;
+    shim_cfg conn[2]; /* initial, resume */
+} shim_opts;
+
+typedef enum { F_BOOL, F_INT, F_STR, F_IGNORE_BOOL, F_IGNORE_STR } ftype;
+
+typedef struct flag {
+    const char *name;
+    ftype type;
+    /* where the value goes: an offset into shim_cfg (per connection), or
+     * into shim_opts when global is set */
+    size_t off;
+    int global;
+} flag;
+
+#define C(f) offsetof(shim_cfg, f), 0
+#define O(f) offsetof(shim_opts, f), 1
+
+/* Every flag the shim understands. Anything else is unimplemented. */
+static const flag flags[] = {
+    {"-port", F_INT, O(port)},
+    {"-ipv6", F_BOOL, O(ipv6)},
+    {"-server", F_BOOL, O(server)},
+    {"-dtls", F_BOOL, O(dtls)},
+    {"-quic", F_BOOL, O(quic)},
+    {"-async", F_BOOL, O(async)},
+    {"-resume-count", F_INT, O(resume_count)},
+    {"-expect-session-miss", F_BOOL, O(expect_session_miss)},
+    {"-is-handshaker-supported", F_BOOL, O(handshaker_supported)},
+    {"-key-file", F_STR, C(key_file)},
+    {"-cert-file", F_STR, C(cert_file)},
+    {"-select-alpn", F_STR, C(select_alpn)},
+    {"-expect-server-name", F_STR, C(expect_server_name)},
+    {"-expect-curve-id", F_INT, C(expect_curve_id)},
+    {"-expect-hrr", F_BOOL, C(expect_hrr)},
+    {"-expect-no-hrr", F_BOOL, C(expect_no_hrr)},
+    {"-shim-writes-first", F_BOOL, C(shim_writes_first)},
+    {"-shim-shuts-down", F_BOOL, C(shim_shuts_down)},
+    {"-check-close-notify", F_BOOL, C(check_close_notify)},
+    {"-key-update", F_BOOL, C(key_update)},
+    {"-read-size", F_INT, C(read_size)},
+    /* Accepted and without effect here, each for a stated reason: */
+    /* the SSL_read that starts the handshake: we always start at once */
+    {"-implicit-handshake", F_IGNORE_BOOL, 0, 0},
+    /* versions below TLS 1.3 are never spoken anyway */
+    {"-no-tls1", F_IGNORE_BOOL, 0, 0},
+    {"-no-tls11", F_IGNORE_BOOL, 0, 0},
+    {"-no-tls12", F_IGNORE_BOOL, 0, 0},
+    /* we never issue tickets (no resumption yet) */
+    {"-no-ticket", F_IGNORE_BOOL, 0, 0},
+    /* the server's cipher preference is always used */
+    {"-server-preference", F_IGNORE_BOOL, 0, 0},
+    /* the runner's CA, for verifying a client certificate we never ask
+     * for (client certificates are not implemented: -verify-peer and
+     * -require-any-client-certificate are refused) */
+    {"-trust-cert", F_IGNORE_STR, 0, 0},
+    /* split-handshake hints: we have no handshaker */
+    {"-allow-hint-mismatch", F_IGNORE_BOOL, 0, 0},
+};
+
+static const flag *find_flag(const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
+        if (strcmp(flags[i].name, name) == 0)
+            return &flags[i];
+    return NULL;
+}
+
+static void unimplemented(const char *what)
+{
+    /* stdout: the runner ignores it; stderr would count as an error */
+    printf("unimplemented: %s\n", what);
+    exit(EXIT_UNIMPLEMENTED);
+}
+
+/* The first flag we cannot honour. Parsing stops there (its arity is
+ * unknown); the role and the protocol come first on the runner's command
+ * line, so they are known and are reported first. */
+static const char *refused;
+
+static void refuse(const char *what)
+{
+    if (refused == NULL)
+        refused = what;
+}
+
+static void set_flag(shim_opts *o, const flag *f, int which, const char *v)
+{
+    char *base;
+    int i, lo, hi;
+
+    if (f->type == F_IGNORE_BOOL || f->type == F_IGNORE_STR)
+        return;
+    lo = which < 0 ? 0 : which;
+    hi = which < 0 ? 1 : which;
+    for (i = lo; i <= hi; i++) {
+        base = f->global ? (char *)o : (char *)&o->conn[i];
+        switch (f->type) {
+        case F_BOOL:
+            *(int *)(base + f->off) = 1;
+            break;
+        case F_INT:
+            *(int *)(base + f->off) = atoi(v);
+            break;
+        case F_STR:
+            *(const char **)(base + f->off) = v;
+            break;
+        default:
+            break;
+        }
+        if (f->global)
+            break;
+    }
+}
+
+/* Version flags: only TLS 1.3 is spoken. */
+static void version_flag(const char *name, const char *v)
+{
+    if (strcmp(name, "-max-version") == 0 && atoi(v) < ZT_TLS13)
+        refuse("-max-version below TLS 1.3");
+    if (strcmp(name, "-min-version") == 0 && atoi(v) > ZT_TLS13)
+        refuse("-min-version above TLS 1.3");
+}
+
+static void parse_args(shim_opts *o, int argc, char **argv)
+{
+    const char *name, *v;
+    const flag *f;
+    int i, which;
+
+    memset(o, 0, sizeof(*o));
+    for (i = 1; i < argc; i++) {
+        name = argv[i];
+        which = -1;
+        if (strncmp(name, "-on-shim-", 9) == 0) {
+            name += 8;
+        } else if (strncmp(name, "-on-handshaker-", 15) == 0) {
+            /* for the split-handshake helper, which we do not have */
+            if (strcmp(name + 14, "-curves") == 0 ||
+                strcmp(name + 14, "-max-version") == 0 ||
+                strcmp(name + 14, "-min-version") == 0) {
+                i++;
+                continue;
+            }
+            f = find_flag(name + 14);
+            if (f == NULL) {
+                refuse(argv[i]);
+                return;
+            }
+            if (f->type != F_BOOL && f->type != F_IGNORE_BOOL)
+                i++;
+            continue;
+        } else if (strncmp(name, "-on-initial-", 12) == 0) {
+            name += 11;
+            which = 0;
+        } else if (strncmp(name, "-on-resume-", 11) == 0) {
+            name += 10;
+            which = 1;
+        }
+        if (strcmp(name, "-shim-id") == 0) {
+            if (i + 1 >= argc)
+                return refuse("-shim-id without a value");
+            o->shim_id = strtoull(argv[++i], NULL, 10);
+            continue;
+        }
+        if (strcmp(name, "-curves") == 0) {
+            /* one -curves per curve id, in preference order */
+            int id;
+            if (i + 1 >= argc)
+                return refuse("-curves without a value");
+            id = atoi(argv[++i]);
+            if (id != ZT_GROUP_X25519 && id != ZT_GROUP_SECP256R1)
+                refuse("a curve the core does not have");
+            for (int k = 0; k < 2; k++) {
+                shim_cfg *sc = &o->conn[k];
+                if ((which < 0 || which == k) && sc->n_curves < MAX_CURVES)
+                    sc->curves[sc->n_curves++] = id;
+            }
+            continue;
+        }
+        if (strcmp(name, "-max-version") == 0 ||
+            strcmp(name, "-min-version") == 0) {
+            if (i + 1 >= argc)
+                return refuse(name);
+            version_flag(name, argv[++i]);
+            continue;
+        }
+        f = find_flag(name);
+        if (f == NULL) {
+            refuse(argv[i]);
+            return;
+        }
+        v = NULL;
+        if (f->type != F_BOOL && f->type != F_IGNORE_BOOL) {
+            if (i + 1 >= argc)
+                return refuse("a flag without its value");
+            v = argv[++i];
+        }
+        set_flag(o, f, which, v);
+    }
+}
+
+/* ---- transport --------------------------------------------------------- */
+
+static int connect_runner(const shim_opts *o)
+{
+    struct sockaddr_in6 a6;
+    struct sockaddr_in a4;
+    uint8_t id[8];
+    int fd, one = 1, i;
+
+    fd = socket(o->ipv6 ? AF_INET6 : AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return -1;
+    if (o->ipv6) {
+        memset(&a6, 0, sizeof(a6));
+        a6.sin6_family = AF_INET6;
+        a6.sin6_port = htons((uint16_t)o->port);
+        a6.sin6_addr = in6addr_loopback;
+        if (connect(fd, (struct sockaddr *)&a6, sizeof(a6)) != 0)
+            goto fail;
+    } else {
+        memset(&a4, 0, sizeof(a4));
+        a4.sin_family = AF_INET;
+        a4.sin_port = htons((uint16_t)o->port);
+        a4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (connect(fd, (struct sockaddr *)&a4, sizeof(a4)) != 0)
+            goto fail;
+    }
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    for (i = 0; i < 8; i++)
+        id[i] = (uint8_t)(o->shim_id >> (8 * i));
+    if (write(fd, id, sizeof(id)) != (ssize_t)sizeof(id))
+        goto fail;
+    return fd;
+fail:
+    close(fd);
+    return -1;
+}
+
+/* Everything the core has to send goes out (one byte per write in -async
+ * mode, so that every partial write is seen). */
+static int flush(zt_conn *c, int fd, int async)
+{
+    const uint8_t *p;
+    size_t n;
+    ssize_t w;
+
+    while ((p = zt_send_buf(c, &n)) != NULL) {
+        w = send(fd, p, async ? 1 : n, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        zt_send_done(c, (size_t)w);
+    }
+    return 0;
+}
+
+/* One read from the socket into the core (one byte in -async mode: every
+ * record then arrives cut at every offset). 0: fed; 1: EOF; -1: error. */
+static int pump(zt_conn *c, int fd, int async, zt_err *err)
+{
+    uint8_t *b;
+    size_t room;
+    ssize_t r;
+
+    b = zt_recv_buf(c, &room);
+    if (b == NULL || room == 0) {
+        *err = zt_conn_error(c);
+        return *err == ZT_OK ? 0 : -1;
+    }
+    do
+        r = recv(fd, b, async ? 1 : room, 0);
+    while (r < 0 && errno == EINTR);
+    if (r < 0) {
+        *err = ZT_E_TRUNCATED;
+        return -1;
+    }
+    if (r == 0) {
+        *err = zt_eof(c);
+        return 1;
+    }
+    *err = zt_recv_done(c, (size_t)r);
+    return *err == ZT_OK ? 0 : -1;
+}
+
+static void report(zt_conn *c, zt_err e)
+{
+    fprintf(stderr, "zigtls: :%s: alert_sent=%s alert_received=%s\n",
+            zt_err_str(e), zt_alert_str(zt_conn_alert_sent(c)),
+            zt_alert_str(zt_conn_alert_received(c)));
+}
+
+/* ---- one connection ---------------------------------------------------------- */
+
+static zt_config *make_config(const shim_cfg *sc)
+{
+    uint16_t groups[MAX_CURVES];
+    char why[256];
+    zt_config *cfg;
+    size_t i;
+
+    cfg = zt_config_new();
+    if (cfg == NULL)
+        return NULL;
+    if (sc->key_file == NULL || sc->cert_file == NULL)
+        unimplemented("a server without a certificate");
+    why[0] = '\0';
+    if (zt_config_add_credential_file(cfg, sc->cert_file, sc->key_file, why,
+                                      sizeof(why)) != ZT_OK) {
+        /* P-384, P-521, RSA-1024 and other keys the core refuses */
+        printf("credential: %s\n", why);
+        exit(EXIT_UNIMPLEMENTED);
+    }
+    if (sc->n_curves) {
+        for (i = 0; i < sc->n_curves; i++)
+            groups[i] = (uint16_t)sc->curves[i];
+        if (zt_config_set_groups(cfg, groups, sc->n_curves) != ZT_OK)
+            unimplemented("-curves");
+    }
+    if (sc->select_alpn != NULL) {
+        const char *p[1] = {sc->select_alpn};
+        if (zt_config_set_alpn(cfg, p, 1) != ZT_OK)
+            unimplemented("-select-alpn");
+    }
+    return cfg;
+}
+
+static int check_expectations(zt_conn *c, const shim_cfg *sc)
+{
+    const char *sni = zt_conn_sni(c);
+
+    if (sc->expect_server_name != NULL &&
+        (sni == NULL || strcmp(sni, sc->expect_server_name) != 0)) {
+        fprintf(stderr, "server name %s, expected %s\n", sni ? sni : "none",
+                sc->expect_server_name);
+        return -1;
+    }
+    if (sc->expect_curve_id && zt_conn_group(c) != sc->expect_curve_id) {
+        fprintf(stderr, "curve %04x, expected %04x\n", zt_conn_group(c),
+                (unsigned)sc->expect_curve_id);
+        return -1;
+    }
+    if (sc->expect_hrr && !zt_conn_hrr(c)) {
+        fprintf(stderr, "no HelloRetryRequest, one expected\n");
+        return -1;
+    }
+    if (sc->expect_no_hrr && zt_conn_hrr(c)) {
+        fprintf(stderr, "HelloRetryRequest sent, none expected\n");
+        return -1;
+    }
+    return 0;
+}
+
+/* Plaintext out, all of it (flushing whenever the send pipe is full). */
+static int write_all(zt_conn *c, int fd, int async, const uint8_t *p,
+                     size_t n)
+{
+    size_t acc;
+    zt_err e;
+
+    while (n > 0) {
+        e = zt_write(c, p, n, &acc);
+        if (e != ZT_OK) {
+            report(c, e);
+            return -1;
+        }
+        if (flush(c, fd, async) != 0)
+            return -1;
+        p += acc;
+        n -= acc;
+    }
+    return 0;
+}
+
+/* The echo loop: each read of at most read_size bytes comes back XOR 0xff,
+ * until the runner's close_notify (or EOF). */
+static int echo(zt_conn *c, int fd, const shim_opts *o, const shim_cfg *sc)
+{
+    uint8_t buf[16384];
+    size_t want = sc->read_size > 0 ? (size_t)sc->read_size : 512, n, i;
+    zt_err e;
+    int r;
+
+    if (want > sizeof(buf))
+        want = sizeof(buf);
+    for (;;) {
+        n = zt_read(c, buf, want);
+        if (n > 0) {
+            if (sc->key_update && zt_key_update(c, 0) != ZT_OK) {
+                report(c, zt_conn_error(c));
+                return -1;
+            }
+            for (i = 0; i < n; i++)
+                buf[i] ^= 0xff;
+            if (write_all(c, fd, o->async, buf, n) != 0)
+                return -1;
+            continue;
+        }
+        if (zt_conn_state(c) & ZT_ST_PEER_CLOSED)
+            return 0;
+        r = pump(c, fd, o->async, &e);
+        if (flush(c, fd, o->async) != 0 && e == ZT_OK)
+            return -1;
+        if (r < 0) {
+            report(c, e);
+            return -1;
+        }
+        if (r == 1) {
+            if (e != ZT_OK && e != ZT_E_TRUNCATED) {
+                report(c, e);
+                return -1;
+            }
+            return 0; /* clean or unclean end: stop, as bssl_shim does */
+        }
+    }
+}
+
+/* -shim-shuts-down -check-close-notify: our close_notify first, then the
+ * runner's must arrive before EOF. */
+static int await_close_notify(zt_conn *c, int fd, int async)
+{
+    zt_err e;
+    int r;
+
+    while (!(zt_conn_state(c) & ZT_ST_PEER_CLOSED)) {
+        r = pump(c, fd, async, &e);
+        if (r != 0 || e != ZT_OK) {
+            fprintf(stderr, "no close_notify from the peer: :%s:\n",
+                    zt_err_str(e));
+            return -1;
+        }
+        if (zt_read(c, (uint8_t[1]){0}, 1) != 0) {
+            fprintf(stderr, "data after our close_notify\n");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int run_connection(const shim_opts *o, const shim_cfg *sc)
+{
+    zt_config *cfg;
+    zt_conn *c;
+    zt_err e = ZT_OK;
+    int fd, r, ok = -1;
+
+    cfg = make_config(sc);
+    if (cfg == NULL)
+        return -1;
+    fd = connect_runner(o);
+    c = zt_conn_new(cfg);
+    if (fd < 0 || c == NULL) {
+        fprintf(stderr, "cannot connect to the runner\n");
+        goto out;
+    }
+    /* the handshake */
+    while (!(zt_conn_state(c) & ZT_ST_HANDSHAKE_DONE)) {
+        r = pump(c, fd, o->async, &e);
+        (void)flush(c, fd, o->async);
+        if (r != 0 || e != ZT_OK) {
+            report(c, e != ZT_OK ? e : ZT_E_TRUNCATED);
+            goto out;
+        }
+    }
+    if (flush(c, fd, o->async) != 0 || check_expectations(c, sc) != 0)
+        goto out;
+    if (sc->shim_writes_first &&
+        write_all(c, fd, o->async, (const uint8_t *)"hello", 5) != 0)
+        goto out;
+    if (!sc->shim_shuts_down && echo(c, fd, o, sc) != 0)
+        goto out;
+    e = zt_close(c);
+    if (e != ZT_OK || flush(c, fd, o->async) != 0) {
+        if (e != ZT_OK)
+            report(c, e);
+        goto out;
+    }
+    if (sc->shim_shuts_down && sc->check_close_notify &&
+        await_close_notify(c, fd, o->async) != 0)
+        goto out;
+    ok = 0;
+out:
+    if (fd >= 0) {
+        shutdown(fd, SHUT_WR);
+        close(fd);
+    }
+    zt_conn_free(c);
+    zt_config_free(cfg);
+    return ok;
+}
+
+int main(int argc, char **argv)
+{
+    shim_opts o;
+    int i;
+
+    signal(SIGPIPE, SIG_IGN);
+    parse_args(&o, argc, argv);
+    if (o.handshaker_supported && refused == NULL) {
+        printf("No\n");
+        return 0;
+    }
+    if (o.dtls || o.quic)
+        unimplemented(o.dtls ? "DTLS" : "QUIC");
+    if (!o.server)
+        unimplemented("the client role");
+    if (refused != NULL)
+        unimplemented(refused);
+    if (o.port <= 0)
+        unimplemented("no -port");
+    /* Without session tickets every resumption is a full handshake: only
+     * a test that expects the miss can be run honestly. */
+    if (o.resume_count > 0 && !o.expect_session_miss)
+        unimplemented("-resume-count (no resumption yet)");
+    for (i = 0; i <= o.resume_count; i++) {
+        if (run_connection(&o, &o.conn[i > 0]) != 0) {
+            fprintf(stderr, "connection %d failed\n", i + 1);
+            return 1;
+        }
+    }
+    return 0;
+}
