@@ -705,10 +705,34 @@ ngx_zigtls_handshake_handler(ngx_event_t *ev)
     }
 
     if (c->close) {
-        ngx_log_debug0(NGX_LOG_DEBUG_EVENT, c->log, 0,
-                       "zigtls: closing idle connection");
-        ngx_zigtls_finish(c, zc, NGX_ERROR);
-        return;
+        if (ngx_exiting && !zc->grace) {
+            /*
+             * graceful shutdown ("nginx -s reload", "-s quit") of a
+             * connection accepted but still waiting for its ClientHello:
+             * the client is probably sending it right now. Like nginx's
+             * SSL, answer it; unlike it, wait at most
+             * NGX_ZIGTLS_QUIT_GRACE for it to start, so quit stays prompt
+             */
+            zc->grace = 1;
+            c->close = 0;
+
+            if (c->read->timer_set
+                && c->read->timer.key > ngx_current_msec
+                                        + NGX_ZIGTLS_QUIT_GRACE)
+            {
+                ngx_add_timer(c->read, NGX_ZIGTLS_QUIT_GRACE);
+            }
+
+            ngx_log_debug0(NGX_LOG_DEBUG_EVENT, c->log, 0,
+                           "zigtls: shutdown, waiting briefly for the "
+                           "ClientHello");
+
+        } else {
+            ngx_log_debug0(NGX_LOG_DEBUG_EVENT, c->log, 0,
+                           "zigtls: closing idle connection");
+            ngx_zigtls_finish(c, zc, NGX_ERROR);
+            return;
+        }
     }
 
     rc = ngx_zigtls_handshake(c, zc);

@@ -25,6 +25,9 @@
 #define NGX_ZIGTLS_BUFFERED          0x01
 
 #define NGX_ZIGTLS_DEFAULT_TIMEOUT   60000
+/* on graceful shutdown, how long a connection accepted without its
+ * ClientHello yet may still take to start one (ms) */
+#define NGX_ZIGTLS_QUIT_GRACE        2000
 
 
 typedef struct ngx_zigtls_conn_s  ngx_zigtls_conn_t;
@@ -101,6 +104,7 @@ struct ngx_zigtls_conn_s {
     unsigned                   in_start:1;   /* inside ngx_zigtls_start() */
     unsigned                   done:1;       /* ended inside it */
     unsigned                   failed:1;
+    unsigned                   grace:1;      /* shutdown grace given */
 };
 
 
