@@ -1014,7 +1014,12 @@ ngx_zigtls_ops_conn_close(ngx_zigtls_conn_t *zc)
     }
 
     if (!oc->outcome) {
-        /* closed before the handshake ended, e.g. on worker shutdown */
+        /* closed before the handshake ended: every failed handshake has
+         * its log line, this one too */
+        ngx_log_error(NGX_LOG_INFO, zc->c->log, 0,
+                      "zigtls handshake failed: connection closed before "
+                      "the handshake ended%s, alert sent: none",
+                      ngx_exiting ? " (worker shutdown)" : "");
         ngx_zigtls_ops_handshake_failed(zc, NGX_ZIGTLS_R_OTHER);
     }
 
