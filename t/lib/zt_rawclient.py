@@ -20,6 +20,13 @@
 #               application data records of the response, their plaintext
 #               bytes, and whether close_notify followed (SNI argument:
 #               the path to get, default /)
+#   badtail     the whole handshake, then a keep-alive "GET /" and, in the
+#               same TCP segment, a record that fails to decrypt; prints
+#               "badtail responses N alert A eof S": responses decrypted,
+#               the alert, and the seconds until the server closed
+#               (third argument: the bad record, "mac" (default), "type"
+#               for an unknown content type, "overflow" for a header over
+#               2^14 + 256)
 #
 # Prints "closed" or "alert N" (the alert the server sent), then exits 0.
 # Needs python3-cryptography; x25519, TLS_AES_128_GCM_SHA256 only.
@@ -241,7 +248,7 @@ def main():
         s.close()
         return
 
-    if mode == "records":
+    if mode in ("records", "badtail"):
         # application traffic keys (RFC 8446 7.1) over the transcript
         # through the server Finished
         master = hkdf_extract(
@@ -253,11 +260,40 @@ def main():
         STATE.update(s_key=expand_label(s_ap, b"key", b"", 16),
                      s_iv=expand_label(s_ap, b"iv", b"", 12), s_seq=0)
         path = sni if len(sys.argv) > 3 else "/"
-        req = ("GET %s HTTP/1.1\r\nHost: localhost\r\n"
-               "Connection: close\r\n\r\n" % path).encode() + b"\x17"
+        conn = "Connection: close\r\n" if mode == "records" else ""
+        req = ("GET %s HTTP/1.1\r\nHost: localhost\r\n%s\r\n"
+               % (path, conn)).encode() + b"\x17"
         aad = b"\x17\x03\x03" + struct.pack(">H", len(req) + 16)
         ct = AESGCM(expand_label(c_ap, b"key", b"", 16)).encrypt(
             expand_label(c_ap, b"iv", b"", 12), req, aad)
+        if mode == "badtail":
+            import time
+            t0 = time.monotonic()
+            s.settimeout(30)
+            tails = {"mac": record(23, b"\x00" * 40),
+                     "type": b"\x63\x03\x03\x00\x02\x00\x00",
+                     "overflow": b"\x17\x03\x03\x48\x00"}
+            s.sendall(record(23, ct) + tails[path if path in tails
+                                             else "mac"])
+            n, alert = 0, "none"
+            while True:
+                try:
+                    t, body = read_record(s)
+                except OSError:  # timeout, or a reset after the alert
+                    break
+                if t is None:
+                    break
+                try:
+                    inner = decrypt(STATE, body, t).rstrip(b"\x00")
+                except Exception:
+                    break
+                if inner[-1] == 23 and inner.startswith(b"HTTP/"):
+                    n += 1
+                elif inner[-1] == 21:
+                    alert = str(inner[1])
+            print("badtail responses %d alert %s eof %.1f"
+                  % (n, alert, time.monotonic() - t0))
+            return
         s.sendall(record(23, ct))
         n = nbytes = 0
         notify = "no"
