@@ -705,13 +705,15 @@ ngx_zigtls_handshake_handler(ngx_event_t *ev)
     }
 
     if (c->close) {
-        if (ngx_exiting && !zc->grace) {
+        if (ngx_exiting && c->idle && !c->error && !zc->grace) {
             /*
              * graceful shutdown ("nginx -s reload", "-s quit") of a
              * connection accepted but still waiting for its ClientHello:
              * the client is probably sending it right now. Like nginx's
              * SSL, answer it; unlike it, wait at most
              * NGX_ZIGTLS_QUIT_GRACE for it to start, so quit stays prompt
+             * (worker_shutdown_timeout, which sets c->error, closes at
+             * once)
              */
             zc->grace = 1;
             c->close = 0;
