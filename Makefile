@@ -6,6 +6,7 @@
 #   make asan       the same core tests built with ASan+UBSan (build-asan/)
 #   make fuzz       libFuzzer run of every harness (FUZZ_SECONDS each)
 #   make module     the nginx dynamic modules (see docs/)
+#   make module-asan the same built with ASan+UBSan (build-asan-module/)
 #   make demo       build and start nginx with the module on 127.0.0.1:8443
 
 BUILD   ?= build
@@ -36,7 +37,7 @@ UNIT_OBJ  = $(UNIT_SRC:t/unit/%.c=$(BUILD)/obj/unit/%.o)
 FUZZ_SRC  = $(sort $(wildcard t/fuzz/fuzz_*.c))
 FUZZ_REPLAY = $(FUZZ_SRC:t/fuzz/%.c=$(BUILD)/replay_%)
 
-.PHONY: all deps pqclean test unit replay e2e asan fuzz module demo demo-stop clean distclean format fuzz-seeds-pq
+.PHONY: all deps pqclean test unit replay e2e asan fuzz module module-asan demo demo-stop clean distclean format fuzz-seeds-pq
 
 all: $(BUILD)/libzigtls.a $(BUILD)/zigtls-server $(BUILD)/unit $(FUZZ_REPLAY) \
      $(BUILD)/bogo-shim
@@ -134,7 +135,7 @@ format:
 	clang-format -i src/*.c src/*.h t/unit/*.c t/unit/*.h t/fuzz/*.c examples/*.c
 
 clean:
-	rm -rf build build-asan build-fuzz build-nodebug
+	rm -rf build build-asan build-fuzz build-nodebug build-asan-module
 
 # also the fetched PQClean tree (the next build fetches it again)
 distclean: clean
@@ -154,6 +155,19 @@ module: $(PQ_STAMP)
 	@mkdir -p $(BUILD)
 	flock $(BUILD)/.module.lock env NGX_DEBUG=$(NGX_DEBUG) MAKE=$(MAKE) \
 	  mk/module.sh $(NGINX_SRC) $(BUILD)
+
+# The same modules (glue and core) built with ASan+UBSan, in
+# build-asan-module/, for Debian's nginx, which is not instrumented: the
+# tests load them with the ASan runtime preloaded (ZT_ASAN=1, see
+# t/lib/ZtNginx.pm); UBSan findings abort the worker.
+ASAN_MODULE ?= build-asan-module
+SAN_NGX = -fsanitize=address,undefined -fno-sanitize-recover=undefined
+module-asan: $(PQ_STAMP)
+	@mkdir -p $(ASAN_MODULE)
+	flock $(ASAN_MODULE)/.module.lock env NGX_DEBUG=no MAKE=$(MAKE) \
+	  NGX_CC_OPT="-O1 -g -fno-omit-frame-pointer $(SAN_NGX)" \
+	  NGX_CONFIGURE="--with-ld-opt=-fsanitize=address,undefined" \
+	  mk/module.sh $(NGINX_SRC) $(ASAN_MODULE)
 
 demo:
 	@sh demo/zigtls-demo.sh start

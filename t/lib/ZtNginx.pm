@@ -285,6 +285,21 @@ sub start {
              ? ('valgrind', '--trace-children=yes', '--quiet',
                 "--log-file=$self->{dir}/logs/valgrind.%p.log")
              : ();
+    # ZT_ASAN=1 (with ZT_MODULES=build-asan-module, "make module-asan"):
+    # nginx is not instrumented, so the ASan runtime is preloaded into it;
+    # leak checking is off (nginx frees its pools at exit, not one by one;
+    # the master's and workers' memory is the kernel's to take back);
+    # reports go to logs/asan.PID and logs/ubsan.PID, and stop() fails
+    # the test on any
+    if ($ENV{ZT_ASAN}) {
+        chomp(my $rt = `gcc -print-file-name=libasan.so`);
+        my $d = $self->{dir};
+        @vg = ('env', "LD_PRELOAD=$rt",
+               "ASAN_OPTIONS=detect_leaks=0:halt_on_error=1:"
+               . "log_path=$d/logs/asan",
+               "UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:"
+               . "log_path=$d/logs/ubsan");
+    }
     my $wait = $ENV{ZT_VALGRIND} ? 60 : 10;
     $self->{pid} = start_bg({ stdout => "$self->{dir}/logs/stderr.log",
                               stderr => "$self->{dir}/logs/stderr.log" },
@@ -340,6 +355,11 @@ sub stop {
                 Test::More::is($e, '', 'valgrind: no memory errors')
                     if $INC{'Test/More.pm'};
             }
+            if ($ENV{ZT_ASAN}) {
+                my $e = $self->sanitizer_reports;
+                Test::More::is($e, '', 'ASan+UBSan: no report')
+                    if $INC{'Test/More.pm'};
+            }
             return $st;
         }
         sleep(0.02);
@@ -358,6 +378,18 @@ sub valgrind_errors {
         my $txt = slurp($f);
         $out .= "$f:\n$txt\n"
             if $txt =~ /Invalid (read|write|free)|uninitialised|Process terminating/;
+    }
+    return $out;
+}
+
+# Under ZT_ASAN: what AddressSanitizer and UBSan reported, as text; empty
+# when clean.
+sub sanitizer_reports {
+    my ($self) = @_;
+    my $out = '';
+    for my $f (glob("$self->{dir}/logs/asan.*"), glob("$self->{dir}/logs/ubsan.*")) {
+        my $txt = slurp($f);
+        $out .= "$f:\n$txt\n" if $txt =~ /\S/;
     }
     return $out;
 }
