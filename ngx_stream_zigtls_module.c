@@ -96,6 +96,13 @@ static ngx_command_t  ngx_stream_zigtls_commands[] = {
       offsetof(ngx_zigtls_srv_conf_t, handshake_timeout),
       NULL },
 
+    { ngx_string("zigtls_max_handshake_size"),
+      NGX_STREAM_MAIN_CONF|NGX_STREAM_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_STREAM_SRV_CONF_OFFSET,
+      offsetof(ngx_zigtls_srv_conf_t, max_handshake),
+      &ngx_zigtls_max_handshake_post },
+
       ngx_null_command
 };
 

@@ -271,7 +271,27 @@ ngx_zigtls_init_srv_conf(ngx_zigtls_srv_conf_t *conf)
     conf->require_sni = NGX_CONF_UNSET;
     conf->server_names_strict = NGX_CONF_UNSET;
     conf->handshake_timeout = NGX_CONF_UNSET_MSEC;
+    conf->max_handshake = NGX_CONF_UNSET_SIZE;
 }
+
+
+/* zigtls_max_handshake_size: what the core accepts (256 .. 2^24 - 1) */
+static char *
+ngx_zigtls_check_max_handshake(ngx_conf_t *cf, void *post, void *data)
+{
+    size_t  *sp = data;
+
+    if (*sp < 256 || *sp > ZT_MAX_HANDSHAKE_BODY) {
+        return "must be between 256 and 16777215 bytes";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+ngx_conf_post_t  ngx_zigtls_max_handshake_post = {
+    ngx_zigtls_check_max_handshake
+};
 
 
 char *
@@ -297,6 +317,8 @@ ngx_zigtls_merge_srv_conf(ngx_conf_t *cf, ngx_zigtls_srv_conf_t *conf,
     ngx_conf_merge_msec_value(conf->handshake_timeout,
                               prev->handshake_timeout,
                               NGX_ZIGTLS_DEFAULT_TIMEOUT);
+    ngx_conf_merge_size_value(conf->max_handshake, prev->max_handshake,
+                              ZT_DEFAULT_MAX_HANDSHAKE);
 
     return NGX_CONF_OK;
 }
@@ -480,6 +502,13 @@ ngx_zigtls_build_config(ngx_conf_t *cf, ngx_zigtls_srv_conf_t *conf,
     if (err != ZT_OK) {
         ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
                       "invalid zigtls_alpn: %s", zt_err_str(err));
+        return NGX_ERROR;
+    }
+
+    if (zt_config_set_max_handshake_len(zt, conf->max_handshake) != ZT_OK) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "invalid zigtls_max_handshake_size %uz",
+                      conf->max_handshake);
         return NGX_ERROR;
     }
 

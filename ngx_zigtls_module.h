@@ -55,6 +55,7 @@ typedef struct {
     ngx_flag_t                 require_sni;
     ngx_flag_t                 server_names_strict;
     ngx_msec_t                 handshake_timeout;
+    size_t                     max_handshake;     /* ClientHello cap */
 
     zt_config                 *zt;
 
@@ -112,6 +113,7 @@ char *ngx_zigtls_set_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 char *ngx_zigtls_set_enable(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 char *ngx_zigtls_set_list(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 char *ngx_zigtls_set_alpn(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+extern ngx_conf_post_t  ngx_zigtls_max_handshake_post;
 
 void ngx_zigtls_init_srv_conf(ngx_zigtls_srv_conf_t *conf);
 char *ngx_zigtls_merge_srv_conf(ngx_conf_t *cf, ngx_zigtls_srv_conf_t *conf,

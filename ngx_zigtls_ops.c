@@ -1329,6 +1329,13 @@ ngx_zigtls_ops_build(ngx_zigtls_ops_slot_t *slot, u_char *reason, size_t len)
         goto failed;
     }
 
+    if (zt_config_set_max_handshake_len(zt, zscf->max_handshake) != ZT_OK) {
+        (void) ngx_cpystrn(reason,
+                           (u_char *) "invalid zigtls_max_handshake_size",
+                           len);
+        goto failed;
+    }
+
     zt_config_set_clock(zt, ngx_zigtls_ops_clock, NULL);
 
     if (slot->oscf->rate) {

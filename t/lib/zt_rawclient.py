@@ -15,6 +15,8 @@
 #   truncated   half a ClientHello, then FIN
 #   stall       connects, sends nothing, waits for the server to close
 #   ok          the whole handshake with a correct Finished (sanity)
+#   bighello    a legal ClientHello whose body is SIZE bytes (third
+#               argument); prints "serverhello N" or "alert N"
 #   records     the whole handshake, then "GET /" with Connection: close;
 #               prints "records N bytes M close_notify C": the protected
 #               application data records of the response, their plaintext
@@ -166,6 +168,38 @@ def main():
     pub = priv.public_key().public_bytes(serialization.Encoding.Raw,
                                          serialization.PublicFormat.Raw)
     ch = client_hello(pub, sni)
+
+    if mode == "bighello":
+        # a legal ClientHello of SIZE bytes (the third argument): GREASE
+        # cipher suites (ignored, RFC 8701) and a padding extension fill
+        # it; sent in 2^14-byte records; prints "serverhello N" or
+        # "alert N"
+        size = int(sni)
+        ks = b"\x00\x1d" + struct.pack(">H", len(pub)) + pub
+        exts = ext(43, b"\x02\x03\x04") + ext(10, b"\x00\x02\x00\x1d") + \
+            ext(13, b"\x00\x06\x04\x03\x08\x04\x08\x07") + \
+            ext(51, struct.pack(">H", len(ks)) + ks)
+        fixed = 2 + 32 + 33 + 2 + 2 + 2 + len(exts) + 4
+        suites = b"\x13\x01" + b"\x0a\x0a" * min(32000,
+                                                 max(0, size - fixed) // 4)
+        pad = size - fixed - len(suites)
+        exts = ext(21, b"\x00" * pad) + exts
+        body = b"\x03\x03" + os.urandom(32) + b"\x20" + os.urandom(32) + \
+            struct.pack(">H", len(suites)) + suites + b"\x01\x00" + \
+            struct.pack(">H", len(exts)) + exts
+        ch = b"\x01" + struct.pack(">I", len(body))[1:] + body
+        out = b""
+        for i in range(0, len(ch), 16384):
+            out += record(22, ch[i:i + 16384], b"\x03\x01")
+        s.sendall(out)
+        t, b = read_record(s)
+        if t == 22:
+            print("serverhello %d" % len(body))
+        elif t == 21:
+            print("alert %d" % b[1])
+        else:
+            print("closed")
+        return
 
     if mode == "truncated":
         s.sendall(record(22, ch, b"\x03\x01")[:40])
