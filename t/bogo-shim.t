@@ -3,9 +3,10 @@
 # (which is not in the repository; see docs/conformance.md): it answers
 # -is-handshaker-supported, refuses what it does not implement with the
 # runner's "unimplemented" code 89 (an unknown flag, the client role,
-# DTLS, resumption), and speaks the runner's protocol to a real TLS 1.3
-# client (t/bogo/smoke.py with Python's ssl): shim id, handshake, echo XOR
-# 0xff, clean close with nothing on stderr; garbage fails with the error
+# DTLS, 0-RTT), and speaks the runner's protocol to a real TLS 1.3 client
+# (t/bogo/smoke.py with Python's ssl): shim id, handshake, echo XOR 0xff,
+# clean close with nothing on stderr; -resume-count 1: the second
+# connection resumes the first one's ticket; garbage fails with the error
 # name on stderr.
 
 use strict;
@@ -27,7 +28,7 @@ is($r->{exit}, 0, '-is-handshaker-supported exits 0');
 is($r->{out}, "No\n", 'no split handshakes');
 
 for my $case (['-server', '-no-such-flag'], ['-port', '1'],
-              ['-server', '-dtls'], ['-server', '-resume-count', '1'],
+              ['-server', '-dtls'], ['-server', '-enable-early-data'],
               ['-server', '-verify-peer'], ['-server', '-curves', '24'],
               ['-server', '-max-version', '771'])
 {
@@ -46,6 +47,13 @@ for my $k (qw(ecdsa rsa ed25519)) {
     unlike($r->{out}, qr/shim stderr: \S/, "$k: nothing on stderr")
         or diag($r->{all});
 }
+
+$r = run(['python3', "$root/t/bogo/smoke.py", $shim, $certs->{ecdsa}{cert},
+          $certs->{ecdsa}{key}, 'resume'], 30);
+like($r->{out}, qr/^echo ok TLSv1\.3 reused False$/m, 'first connection: full');
+like($r->{out}, qr/^echo ok TLSv1\.3 reused True$/m, 'second: resumed');
+like($r->{out}, qr/^shim exit 0$/m, 'resume: shim exits 0')
+    or diag($r->{all});
 
 $r = run(['python3', "$root/t/bogo/smoke.py", $shim, $certs->{ecdsa}{cert},
           $certs->{ecdsa}{key}, 'garbage'], 30);

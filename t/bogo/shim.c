@@ -22,7 +22,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "zigtls.h"
@@ -43,6 +45,7 @@ typedef struct shim_cfg {
     int shim_writes_first, shim_shuts_down, check_close_notify;
     int key_update;
     int read_size;
+    int no_ticket;
 } shim_cfg;
 
 typedef struct shim_opts {
@@ -97,8 +100,7 @@ static const flag flags[] = {
     {"-no-tls1", F_IGNORE_BOOL, 0, 0},
     {"-no-tls11", F_IGNORE_BOOL, 0, 0},
     {"-no-tls12", F_IGNORE_BOOL, 0, 0},
-    /* we never issue tickets (no resumption yet) */
-    {"-no-ticket", F_IGNORE_BOOL, 0, 0},
+    {"-no-ticket", F_BOOL, C(no_ticket)},
     /* the server's cipher preference is always used */
     {"-server-preference", F_IGNORE_BOOL, 0, 0},
     /* the runner's CA, for verifying a client certificate we never ask
@@ -347,6 +349,19 @@ static void report(zt_conn *c, zt_err e)
 
 /* ---- one connection ---------------------------------------------------------- */
 
+/* One ticket key ring for all the connections of a test: the resumption
+ * connections (-resume-count) must open the tickets of the first. */
+static zt_ticket_keys *ring;
+
+static uint64_t wall_ms(void *arg)
+{
+    struct timespec ts;
+
+    (void)arg;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 static zt_config *make_config(const shim_cfg *sc)
 {
     uint16_t groups[MAX_CURVES];
@@ -372,6 +387,12 @@ static zt_config *make_config(const shim_cfg *sc)
         if (zt_config_set_groups(cfg, groups, sc->n_curves) != ZT_OK)
             unimplemented("-curves");
     }
+    /* tickets and resumption, as a server{} of the nginx module has
+     * them; -no-ticket (BoringSSL's SSL_OP_NO_TICKET) turns both off */
+    if (!sc->no_ticket) {
+        zt_config_set_ticket_keys(cfg, ring);
+        zt_config_set_wall_clock(cfg, wall_ms, NULL);
+    }
     if (sc->select_alpn != NULL) {
         const char *p[1] = {sc->select_alpn};
         if (zt_config_set_alpn(cfg, p, 1) != ZT_OK)
@@ -380,9 +401,18 @@ static zt_config *make_config(const shim_cfg *sc)
     return cfg;
 }
 
-static int check_expectations(zt_conn *c, const shim_cfg *sc)
+static int check_expectations(zt_conn *c, const shim_opts *o,
+                              const shim_cfg *sc, int is_resume)
 {
     const char *sni = zt_conn_sni(c);
+
+    /* the first connection never resumes; the later ones must, unless the
+     * test expects the miss (-expect-session-miss) */
+    if (zt_conn_resumed(c) != (is_resume && !o->expect_session_miss)) {
+        fprintf(stderr, "session %sresumed, expected the opposite\n",
+                zt_conn_resumed(c) ? "" : "not ");
+        return -1;
+    }
 
     if (sc->expect_server_name != NULL &&
         (sni == NULL || strcmp(sni, sc->expect_server_name) != 0)) {
@@ -492,7 +522,8 @@ static int await_close_notify(zt_conn *c, int fd, int async)
     return 0;
 }
 
-static int run_connection(const shim_opts *o, const shim_cfg *sc)
+static int run_connection(const shim_opts *o, const shim_cfg *sc,
+                          int is_resume)
 {
     zt_config *cfg;
     zt_conn *c;
@@ -517,7 +548,7 @@ static int run_connection(const shim_opts *o, const shim_cfg *sc)
             goto out;
         }
     }
-    if (flush(c, fd, o->async) != 0 || check_expectations(c, sc) != 0)
+    if (flush(c, fd, o->async) != 0 || check_expectations(c, o, sc, is_resume) != 0)
         goto out;
     if (sc->shim_writes_first &&
         write_all(c, fd, o->async, (const uint8_t *)"hello", 5) != 0)
@@ -525,9 +556,15 @@ static int run_connection(const shim_opts *o, const shim_cfg *sc)
     if (!sc->shim_shuts_down && echo(c, fd, o, sc) != 0)
         goto out;
     e = zt_close(c);
-    if (e != ZT_OK || flush(c, fd, o->async) != 0) {
-        if (e != ZT_OK)
-            report(c, e);
+    if (e != ZT_OK) {
+        report(c, e);
+        goto out;
+    }
+    /* after the runner's close_notify it may be gone already: our own
+     * close_notify is then best effort (as for any TLS stack) */
+    if (flush(c, fd, o->async) != 0 &&
+        !(zt_conn_state(c) & ZT_ST_PEER_CLOSED)) {
+        fprintf(stderr, "cannot send close_notify\n");
         goto out;
     }
     if (sc->shim_shuts_down && sc->check_close_notify &&
@@ -563,15 +600,23 @@ int main(int argc, char **argv)
         unimplemented(refused);
     if (o.port <= 0)
         unimplemented("no -port");
-    /* Without session tickets every resumption is a full handshake: only
-     * a test that expects the miss can be run honestly. */
-    if (o.resume_count > 0 && !o.expect_session_miss)
-        unimplemented("-resume-count (no resumption yet)");
-    for (i = 0; i <= o.resume_count; i++) {
-        if (run_connection(&o, &o.conn[i > 0]) != 0) {
-            fprintf(stderr, "connection %d failed\n", i + 1);
+    {
+        uint8_t key[ZT_TICKET_KEY_LONG];
+        ring = zt_ticket_keys_new();
+        if (ring == NULL ||
+            getrandom(key, sizeof(key), 0) != (ssize_t)sizeof(key) ||
+            zt_ticket_keys_add(ring, key, sizeof(key)) != ZT_OK) {
+            fprintf(stderr, "no ticket key\n");
             return 1;
         }
     }
+    for (i = 0; i <= o.resume_count; i++) {
+        if (run_connection(&o, &o.conn[i > 0], i > 0) != 0) {
+            fprintf(stderr, "connection %d failed\n", i + 1);
+            zt_ticket_keys_free(ring);
+            return 1;
+        }
+    }
+    zt_ticket_keys_free(ring);
     return 0;
 }
