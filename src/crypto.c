@@ -28,6 +28,9 @@
 #endif
 
 #include <limits.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -60,6 +63,37 @@ static EVP_CIPHER *g_aes128gcm, *g_aes256gcm, *g_chacha;
 static EVP_MAC *g_hmac;
 static EC_GROUP *g_p256;
 static BIGNUM *g_p256_order;
+static size_t g_aead_bytes, g_hash_bytes;
+
+static size_t heap_in_use(void)
+{
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 33)
+    return mallinfo2().uordblks;
+#else
+    return 0;
+#endif
+}
+
+/* What one AEAD context and one transcript hash cost on the heap, for
+ * zt_conn_memory(): measured, not guessed. */
+static void measure_contexts(void)
+{
+    static const uint8_t key[ZT_AEAD_MAX_KEY_LEN];
+    size_t before = heap_in_use(), after;
+    zt_aead *a = zt_aead_new(ZT_AEAD_AES_128_GCM, key);
+    zt_hash *h;
+
+    after = heap_in_use();
+    if (a != NULL && after > before)
+        g_aead_bytes = after - before;
+    zt_aead_free(a);
+    before = heap_in_use();
+    h = zt_hash_new(ZT_SHA256);
+    after = heap_in_use();
+    if (h != NULL && after > before)
+        g_hash_bytes = after - before;
+    zt_hash_free(h);
+}
 
 static void crypto_once(void)
 {
@@ -83,6 +117,8 @@ static void crypto_once(void)
     ERR_clear_error();
 }
 
+static pthread_once_t g_measure_once = PTHREAD_ONCE_INIT;
+
 int zt_crypto_init(void)
 {
     if (pthread_once(&g_once, crypto_once) != 0)
@@ -90,11 +126,23 @@ int zt_crypto_init(void)
     return g_ok ? 0 : -1;
 }
 
+size_t zt_aead_bytes(void)
+{
+    (void)pthread_once(&g_measure_once, measure_contexts);
+    return g_aead_bytes;
+}
+
+size_t zt_hash_bytes(void)
+{
+    (void)pthread_once(&g_measure_once, measure_contexts);
+    return g_hash_bytes;
+}
+
 /* Every entry point that needs a fetched object goes through this, so a
  * caller that forgot zt_crypto_init() still works. */
 static int ready(void)
 {
-    return zt_crypto_init() == 0;
+    return pthread_once(&g_once, crypto_once) == 0 && g_ok;
 }
 
 static const EVP_MD *md_of(zt_hash_alg alg)
@@ -227,9 +275,35 @@ int zt_hash_oneshot(zt_hash_alg alg, const uint8_t *p, size_t n,
 /*
  * One keyed-on-demand HMAC context per thread and digest: EVP_MAC_init with
  * a new key restarts it, so the key schedule costs no allocation and no
- * lookup of the digest by name (about 30 HMACs per handshake).
+ * lookup of the digest by name (about 30 HMACs per handshake). A context
+ * keeps the last key's pads until it is keyed again; zt_crypto_scrub()
+ * re-keys the used ones with an empty key, once per step of the core
+ * instead of once per HMAC (docs/crypto.md).
  */
 static _Thread_local EVP_MAC_CTX *tl_hmac[3];
+static _Thread_local unsigned tl_hmac_dirty;
+
+void zt_crypto_scrub(void)
+{
+    unsigned i;
+
+    if (tl_hmac_dirty == 0)
+        return;
+    for (i = 0; i < 3; i++)
+        if ((tl_hmac_dirty & (1u << i)) && tl_hmac[i] != NULL &&
+            EVP_MAC_init(tl_hmac[i], (const uint8_t *)"", 0, NULL) != 1) {
+            /* cannot re-key: free it (freeing cleanses) */
+            EVP_MAC_CTX_free(tl_hmac[i]);
+            tl_hmac[i] = NULL;
+            ERR_clear_error();
+        }
+    tl_hmac_dirty = 0;
+}
+
+unsigned zt_crypto_hmac_keyed(void)
+{
+    return tl_hmac_dirty;
+}
 
 static EVP_MAC_CTX *hmac_start(zt_hash_alg alg, const uint8_t *key,
                                size_t key_len)
@@ -255,6 +329,7 @@ static EVP_MAC_CTX *hmac_start(zt_hash_alg alg, const uint8_t *key,
         }
         tl_hmac[alg] = m;
     }
+    tl_hmac_dirty |= 1u << alg;
     /* A NULL key means "keep the previous key": pass a real pointer. */
     if (EVP_MAC_init(m, key_len ? key : empty, key_len, NULL) != 1) {
         ERR_clear_error();
@@ -276,18 +351,12 @@ int zt_hmac(zt_hash_alg alg, const uint8_t *key, size_t key_len,
             const uint8_t *msg, size_t msg_len, uint8_t *out)
 {
     EVP_MAC_CTX *m = hmac_start(alg, key, key_len);
-    int rc;
 
     if (m == NULL)
         return -1;
     if (msg_len > 0 && EVP_MAC_update(m, msg, msg_len) != 1)
-        rc = fail();
-    else
-        rc = hmac_finish(m, out, zt_hash_len(alg));
-    /* the cached context keeps the key until the next init: rekey it with
-     * nothing secret */
-    (void)EVP_MAC_init(m, (const uint8_t *)"", 0, NULL);
-    return rc;
+        return fail();
+    return hmac_finish(m, out, zt_hash_len(alg));
 }
 
 /* RFC 5869 section 2.2: PRK = HMAC-Hash(salt, IKM); no salt means a string
@@ -339,7 +408,6 @@ int zt_hkdf_expand(zt_hash_alg alg, const uint8_t *prk, size_t prk_len,
         memcpy(out + done, t, n);
         done += n;
     }
-    (void)EVP_MAC_init(m, (const uint8_t *)"", 0, NULL);
     zt_memzero(t, sizeof(t));
     if (rc != 0)
         zt_memzero(out, out_len);
@@ -423,27 +491,47 @@ static int aead_start(zt_aead *a, int enc, const uint8_t *nonce,
     return 0;
 }
 
-int zt_aead_seal(zt_aead *a, const uint8_t nonce[ZT_AEAD_NONCE_LEN],
-                 const uint8_t *aad, size_t aad_len, uint8_t *buf,
-                 size_t len, uint8_t tag[ZT_AEAD_TAG_LEN])
+int zt_aead_seal_v(zt_aead *a, const uint8_t nonce[ZT_AEAD_NONCE_LEN],
+                   const uint8_t *aad, size_t aad_len, const zt_iov *in,
+                   size_t n_in, uint8_t *out, uint8_t tag[ZT_AEAD_TAG_LEN])
 {
-    int outl = 0, fl = 0;
+    size_t i, off = 0;
+    int outl, fl = 0;
 
-    if (len > INT_MAX || aead_start(a, 1, nonce, aad, aad_len) != 0)
+    if (aead_start(a, 1, nonce, aad, aad_len) != 0)
         return fail();
-    if (len > 0 && (EVP_CipherUpdate(a->ctx, buf, &outl, buf, (int)len) != 1 ||
-                    (size_t)outl != len))
-        return fail();
-    if (EVP_CipherFinal_ex(a->ctx, buf + outl, &fl) != 1 || fl != 0 ||
+    for (i = 0; i < n_in; i++) {
+        if (in[i].len == 0)
+            continue;
+        if (in[i].len > INT_MAX ||
+            EVP_CipherUpdate(a->ctx, out + off, &outl, in[i].base,
+                             (int)in[i].len) != 1 ||
+            (size_t)outl != in[i].len)
+            return fail();
+        off += in[i].len;
+    }
+    if (EVP_CipherFinal_ex(a->ctx, out + off, &fl) != 1 || fl != 0 ||
         EVP_CIPHER_CTX_ctrl(a->ctx, EVP_CTRL_AEAD_GET_TAG, ZT_AEAD_TAG_LEN,
                             tag) != 1)
         return fail();
     return 0;
 }
 
-int zt_aead_open(zt_aead *a, const uint8_t nonce[ZT_AEAD_NONCE_LEN],
+int zt_aead_seal(zt_aead *a, const uint8_t nonce[ZT_AEAD_NONCE_LEN],
                  const uint8_t *aad, size_t aad_len, uint8_t *buf,
-                 size_t len, const uint8_t tag[ZT_AEAD_TAG_LEN])
+                 size_t len, uint8_t tag[ZT_AEAD_TAG_LEN])
+{
+    zt_iov v;
+
+    v.base = buf;
+    v.len = len;
+    return zt_aead_seal_v(a, nonce, aad, aad_len, &v, 1, buf, tag);
+}
+
+int zt_aead_open_to(zt_aead *a, const uint8_t nonce[ZT_AEAD_NONCE_LEN],
+                    const uint8_t *aad, size_t aad_len, const uint8_t *in,
+                    size_t len, const uint8_t tag[ZT_AEAD_TAG_LEN],
+                    uint8_t *out)
 {
     uint8_t t[ZT_AEAD_TAG_LEN];
     int outl = 0, fl = 0;
@@ -453,16 +541,23 @@ int zt_aead_open(zt_aead *a, const uint8_t nonce[ZT_AEAD_NONCE_LEN],
         EVP_CIPHER_CTX_ctrl(a->ctx, EVP_CTRL_AEAD_SET_TAG, ZT_AEAD_TAG_LEN,
                             t) != 1)
         goto bad;
-    if (len > 0 && (EVP_CipherUpdate(a->ctx, buf, &outl, buf, (int)len) != 1 ||
+    if (len > 0 && (EVP_CipherUpdate(a->ctx, out, &outl, in, (int)len) != 1 ||
                     (size_t)outl != len))
         goto bad;
-    if (EVP_CipherFinal_ex(a->ctx, buf + outl, &fl) != 1 || fl != 0)
+    if (EVP_CipherFinal_ex(a->ctx, out + outl, &fl) != 1 || fl != 0)
         goto bad;
     return 0;
 bad:
     /* No unverified plaintext escapes. */
-    zt_memzero(buf, len);
+    zt_memzero(out, len);
     return fail();
+}
+
+int zt_aead_open(zt_aead *a, const uint8_t nonce[ZT_AEAD_NONCE_LEN],
+                 const uint8_t *aad, size_t aad_len, uint8_t *buf,
+                 size_t len, const uint8_t tag[ZT_AEAD_TAG_LEN])
+{
+    return zt_aead_open_to(a, nonce, aad, aad_len, buf, len, tag, buf);
 }
 
 /* ---- ML-KEM-768 (FIPS 203) ------------------------------------------------ */

@@ -39,8 +39,22 @@ int zt_hash_update(zt_hash *h, const uint8_t *p, size_t n) ZT_WUR;
 /* Digest of everything so far, without ending the running hash. */
 int zt_hash_peek(const zt_hash *h, uint8_t *out) ZT_WUR;
 void zt_hash_free(zt_hash *h);
+/* Heap bytes one zt_hash holds (measured once, see zt_aead_bytes). */
+size_t zt_hash_bytes(void);
 int zt_hash_oneshot(zt_hash_alg alg, const uint8_t *p, size_t n,
                     uint8_t *out) ZT_WUR;
+
+/*
+ * HMAC and HKDF run on one cached libcrypto context per thread and digest,
+ * keyed per call. The key stays in that context until the next call or
+ * until zt_crypto_scrub(), which the core calls when it leaves a step that
+ * used the key schedule (docs/crypto.md): one re-key per handshake flight
+ * instead of one per HMAC.
+ */
+void zt_crypto_scrub(void);
+/* Digests whose cached HMAC context holds a key now (bit 1 << alg); 0
+ * after zt_crypto_scrub(). For tests. */
+unsigned zt_crypto_hmac_keyed(void);
 
 int zt_hmac(zt_hash_alg alg, const uint8_t *key, size_t key_len,
             const uint8_t *msg, size_t msg_len, uint8_t *out) ZT_WUR;
@@ -66,10 +80,28 @@ size_t zt_aead_key_len(zt_aead_alg alg);
 typedef struct zt_aead zt_aead; /* opaque (an EVP_CIPHER_CTX) */
 zt_aead *zt_aead_new(zt_aead_alg alg, const uint8_t *key) ZT_WUR;
 void zt_aead_free(zt_aead *a);
+/* Heap bytes one zt_aead holds with its libcrypto context: measured once
+ * at zt_crypto_init() with glibc's mallinfo2() around the creation of an
+ * AES-128-GCM context (0 where that is not available). */
+size_t zt_aead_bytes(void);
 /* Encrypt buf[0..len) in place, write the 16-byte tag to tag. */
 int zt_aead_seal(zt_aead *a, const uint8_t nonce[ZT_AEAD_NONCE_LEN],
                  const uint8_t *aad, size_t aad_len, uint8_t *buf,
                  size_t len, uint8_t tag[ZT_AEAD_TAG_LEN]) ZT_WUR;
+/* The same, gathering the plaintext from pieces (in[i].base may be the
+ * place its bytes go to in out, i.e. in place): the ciphertext of all
+ * pieces goes to out[0..sum of lengths), with no copy besides the
+ * cipher's own pass. */
+int zt_aead_seal_v(zt_aead *a, const uint8_t nonce[ZT_AEAD_NONCE_LEN],
+                   const uint8_t *aad, size_t aad_len, const zt_iov *in,
+                   size_t n_in, uint8_t *out,
+                   uint8_t tag[ZT_AEAD_TAG_LEN]) ZT_WUR;
+/* Decrypt in[0..len) into out (out == in: in place) and verify tag. On
+ * failure out is wiped and non-zero is returned. */
+int zt_aead_open_to(zt_aead *a, const uint8_t nonce[ZT_AEAD_NONCE_LEN],
+                    const uint8_t *aad, size_t aad_len, const uint8_t *in,
+                    size_t len, const uint8_t tag[ZT_AEAD_TAG_LEN],
+                    uint8_t *out) ZT_WUR;
 /* Decrypt buf[0..len) in place and verify tag. On failure buf is wiped
  * (no unverified plaintext escapes) and non-zero is returned. */
 int zt_aead_open(zt_aead *a, const uint8_t nonce[ZT_AEAD_NONCE_LEN],

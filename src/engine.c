@@ -73,6 +73,11 @@ zt_err zt_fail(zt_conn *c, zt_err e)
     c->err = e;
     c->st = ZT_S_FAILED;
     c->hs_out_len = 0;
+    if (c->wr_held) {
+        /* gathered plaintext never goes out after a failure */
+        zt_memzero(c->out + c->out_len, 5 + c->wr_held);
+        c->wr_held = 0;
+    }
     a[1] = zt_err_alert(e);
     if (a[1] != ZT_ALERT_NONE && !c->closed) {
         a[0] = 2; /* fatal */
@@ -199,8 +204,14 @@ static zt_err on_handshake_data(zt_conn *c, const uint8_t *p, size_t n)
     return ZT_OK;
 }
 
-/* One whole record: header at rec[-5], fragment rec[0, len). */
-static zt_err on_record(zt_conn *c, uint8_t type, uint8_t *rec, size_t len)
+/*
+ * One whole record: header at rec[-5], fragment rec[0, len). With dst (a
+ * protected record after the handshake, dst has room for len - 16 bytes)
+ * the plaintext is decrypted there and application data is counted in
+ * *direct instead of being held in place.
+ */
+static zt_err on_record(zt_conn *c, uint8_t type, uint8_t *rec, size_t len,
+                        uint8_t *dst, size_t *direct)
 {
     uint8_t inner = type;
     size_t n = len;
@@ -224,7 +235,8 @@ static zt_err on_record(zt_conn *c, uint8_t type, uint8_t *rec, size_t len)
     }
     if (c->rd.keyed) {
         if (type == ZT_CT_APPDATA) {
-            e = zt_unprotect(c, rec, len, &inner, &n);
+            e = dst ? zt_unprotect_to(c, rec, len, dst, &inner, &n)
+                    : zt_unprotect(c, rec, len, &inner, &n);
             if (e == ZT_E_BAD_RECORD_MAC && c->st == ZT_S_WAIT_FINISHED &&
                 c->early_skip >= len) {
                 c->early_skip -= len; /* rejected 0-RTT (4.2.10) */
@@ -233,6 +245,8 @@ static zt_err on_record(zt_conn *c, uint8_t type, uint8_t *rec, size_t len)
             if (e != ZT_OK)
                 return e;
             c->early_skip = 0;
+            if (dst)
+                rec = dst;
         } else if (!(type == ZT_CT_ALERT && !c->done)) {
             /* only an alert may come unprotected, from a client that could
              * not read our ServerHello */
@@ -271,6 +285,10 @@ static zt_err on_record(zt_conn *c, uint8_t type, uint8_t *rec, size_t len)
             return ZT_OK;
         }
         c->n_empty = c->n_ku = 0;
+        if (dst) {
+            *direct = n;
+            return ZT_OK;
+        }
         c->app_off = (size_t)(rec - c->in);
         c->app_len = n;
         c->app_held = 1;
@@ -280,22 +298,32 @@ static zt_err on_record(zt_conn *c, uint8_t type, uint8_t *rec, size_t len)
     }
 }
 
-static void consume_front(zt_conn *c, size_t n)
+/* Length of the record whose header is at in[at] (5 bytes present). */
+static size_t rec_len_at(const zt_conn *c, size_t at)
 {
-    memmove(c->in, c->in + n, c->in_len - n);
-    c->in_len -= n;
+    return ((size_t)c->in[at + 3] << 8) | c->in[at + 4];
 }
 
-static zt_err process(zt_conn *c)
+/*
+ * Process the complete records at in_off, one after the other. With dst,
+ * application data after the handshake is decrypted straight into
+ * dst[*got, cap) while it fits; the first record that does not fit stops
+ * the loop if something was delivered already, otherwise it is decrypted
+ * in place and held (the caller copies it out).
+ */
+static zt_err process_into(zt_conn *c, uint8_t *dst, size_t cap, size_t *got)
 {
-    size_t rlen, max;
-    uint8_t type;
+    size_t rlen, max, direct;
+    uint8_t type, *h;
+    int to_dst;
     zt_err e;
 
-    while (c->err == ZT_OK && !c->app_held && c->in_len >= 5) {
-        type = c->in[0];
-        rlen = ((size_t)c->in[3] << 8) | c->in[4];
-        if ((type & 0x80) && c->in[2] == 0x01 && c->st == ZT_S_WAIT_CH &&
+    c->sealed_wait = 0;
+    while (c->err == ZT_OK && !c->app_held && c->in_len - c->in_off >= 5) {
+        h = c->in + c->in_off;
+        type = h[0];
+        rlen = rec_len_at(c, c->in_off);
+        if ((type & 0x80) && h[2] == 0x01 && c->st == ZT_S_WAIT_CH &&
             c->hs_len == 0 && c->alert_recv == ZT_ALERT_NONE)
             /* An SSLv2-format CLIENT-HELLO (2-byte length with the high
              * bit, msg_type 1) as the first record: an old client that
@@ -310,22 +338,44 @@ static zt_err process(zt_conn *c)
                   : ZT_MAX_PLAINTEXT;
         if (rlen > max)
             return zt_fail(c, ZT_E_RECORD_OVERFLOW);
-        if (c->in_len < 5 + rlen)
+        if (c->in_len - c->in_off < 5 + rlen)
             break;
-        e = on_record(c, type, c->in + 5, rlen);
+        to_dst = dst != NULL && c->done && c->rd.keyed && !c->peer_closed &&
+                 type == ZT_CT_APPDATA && rlen > ZT_AEAD_TAG_LEN;
+        if (to_dst && cap - *got < rlen - ZT_AEAD_TAG_LEN) {
+            if (*got > 0) {
+                c->sealed_wait = 1; /* the caller's buffer is full */
+                break;
+            }
+            to_dst = 0;
+        }
+        direct = 0;
+        e = on_record(c, type, h + 5, rlen, to_dst ? dst + *got : NULL,
+                      &direct);
         if (e != ZT_OK)
             return zt_fail(c, e);
+        *got += direct;
         if (c->app_held)
             c->in_hold = 5 + rlen;
         else
-            consume_front(c, 5 + rlen);
+            c->in_off += 5 + rlen;
     }
+    if (!c->app_held && c->in_off == c->in_len)
+        c->in_off = c->in_len = 0;
+    zt_crypto_scrub(); /* no HMAC key left behind by this step */
     return c->err;
+}
+
+static zt_err process(zt_conn *c)
+{
+    size_t got = 0;
+
+    return process_into(c, NULL, 0, &got);
 }
 
 uint8_t *zt_recv_buf(zt_conn *c, size_t *len)
 {
-    size_t lim;
+    size_t at, lim, rlen;
 
     *len = 0;
     if (c->err != ZT_OK || c->peer_closed)
@@ -336,18 +386,33 @@ uint8_t *zt_recv_buf(zt_conn *c, size_t *len)
             zt_fail(c, ZT_E_NOMEM);
             return NULL;
         }
+        c->in_off = c->in_len = 0;
+    }
+    /* the first record not complete yet */
+    at = c->in_off + (c->app_held ? c->in_hold : 0);
+    while (c->in_len - at >= 5 && c->in_len - at >= 5 + rec_len_at(c, at))
+        at += 5 + rec_len_at(c, at);
+    rlen = c->in_len - at >= 5 ? rec_len_at(c, at) : ZT_MAX_CIPHERTEXT;
+    /*
+     * It must fit with the next header; if not, what is not consumed moves
+     * to the front (a partial record, once per buffer), unless plaintext
+     * handed out still lies there.
+     */
+    if (at + 5 + rlen + 5 > ZT_INBUF_SIZE && c->in_off > 0 && !c->app_held) {
+        memmove(c->in, c->in + c->in_off, c->in_len - c->in_off);
+        c->in_len -= c->in_off;
+        at -= c->in_off;
+        c->in_off = 0;
     }
     /*
-     * Take the current record and the next header, never more: after a
-     * record is consumed at most 5 bytes move to the front, so input is
-     * copied once (socket to buffer) and decrypted in place.
+     * Batch: read what the socket has, up to the buffer's end, so that many
+     * small records cost one recv. A long record is read exactly (the rest
+     * of it and the next header): bulk data never has a partial record to
+     * move.
      */
-    if (c->app_held)
-        lim = c->in_hold + 5;
-    else if (c->in_len < 5)
-        lim = 5;
-    else
-        lim = 5 + (((size_t)c->in[3] << 8) | c->in[4]) + 5;
+    lim = ZT_INBUF_SIZE;
+    if (c->in_len - at >= 5 && rlen >= ZT_RECV_EXACT)
+        lim = at + 5 + rlen + 5;
     if (lim > ZT_INBUF_SIZE)
         lim = ZT_INBUF_SIZE;
     if (lim <= c->in_len)
@@ -356,10 +421,8 @@ uint8_t *zt_recv_buf(zt_conn *c, size_t *len)
     return c->in + c->in_len;
 }
 
-zt_err zt_recv_done(zt_conn *c, size_t n)
+static zt_err take_input(zt_conn *c, size_t n)
 {
-    if (c->err != ZT_OK)
-        return c->err;
     if (c->in == NULL || n > ZT_INBUF_SIZE - c->in_len)
         return zt_fail(c, ZT_E_STATE);
     if (n > 0 && c->t_start == 0 && c->cfg->clock)
@@ -367,7 +430,57 @@ zt_err zt_recv_done(zt_conn *c, size_t n)
     c->in_len += n;
     if (c->in_len > c->in_hwm)
         c->in_hwm = c->in_len;
+    return ZT_OK;
+}
+
+zt_err zt_recv_done(zt_conn *c, size_t n)
+{
+    if (c->err != ZT_OK)
+        return c->err;
+    if (take_input(c, n) != ZT_OK)
+        return c->err;
     return process(c);
+}
+
+/* The held plaintext is all read: drop its record. */
+static void drop_held(zt_conn *c)
+{
+    c->app_held = 0;
+    c->app_len = 0;
+    c->in_off += c->in_hold;
+    c->in_hold = 0;
+    if (c->in_off == c->in_len)
+        c->in_off = c->in_len = 0;
+}
+
+zt_err zt_recv_into(zt_conn *c, size_t n, uint8_t *dst, size_t cap,
+                    size_t *got)
+{
+    size_t k;
+
+    *got = 0;
+    if (c->err != ZT_OK)
+        return c->err;
+    if (n > 0 && take_input(c, n) != ZT_OK)
+        return c->err;
+    for (;;) {
+        /* plaintext held in place (a record larger than dst's room) */
+        if (c->app_held) {
+            k = c->app_len < cap - *got ? c->app_len : cap - *got;
+            memcpy(dst + *got, c->in + c->app_off, k);
+            c->copied += k;
+            *got += k;
+            c->app_off += k;
+            c->app_len -= k;
+            if (c->app_len > 0)
+                break;
+            drop_held(c);
+        }
+        if (*got == cap || process_into(c, dst, cap, got) != ZT_OK ||
+            !c->app_held)
+            break;
+    }
+    return c->err;
 }
 
 zt_err zt_feed(zt_conn *c, const uint8_t *data, size_t len, size_t *consumed)
@@ -415,6 +528,12 @@ void zt_send_done(zt_conn *c, size_t n)
         n = c->out_len - c->out_off;
     c->out_off += n;
     if (c->out_off == c->out_len) {
+        if (c->wr_held) {
+            /* the open record moves to the front (its few bytes) */
+            memmove(c->out + 5, c->out + c->out_len + 5, c->wr_held);
+            c->out_off = c->out_len = 0;
+            return;
+        }
         c->out_off = c->out_len = 0;
         /* the handshake flight may have grown it; back to one record */
         if (c->done && c->out_cap > ZT_OUTBUF_SIZE)
@@ -426,6 +545,8 @@ void zt_send_done(zt_conn *c, size_t n)
 
 const uint8_t *zt_app_data(zt_conn *c, size_t *len)
 {
+    if (!c->app_held && c->err == ZT_OK && c->sealed_wait)
+        (void)process(c); /* records left sealed by zt_recv_into */
     *len = c->app_held ? c->app_len : 0;
     return *len ? c->in + c->app_off : NULL;
 }
@@ -439,9 +560,7 @@ void zt_app_data_done(zt_conn *c, size_t n)
     c->app_off += n;
     c->app_len -= n;
     if (c->app_len == 0) {
-        c->app_held = 0;
-        consume_front(c, c->in_hold);
-        c->in_hold = 0;
+        drop_held(c);
         (void)process(c);
     }
 }
@@ -455,6 +574,7 @@ size_t zt_read(zt_conn *c, uint8_t *buf, size_t len)
         if (n > len - got)
             n = len - got;
         memcpy(buf + got, p, n);
+        c->copied += n;
         got += n;
         zt_app_data_done(c, n);
     }
@@ -467,16 +587,26 @@ static int can_write(const zt_conn *c)
     return c->done || c->early_ok;
 }
 
+/* Plaintext one record may carry now: small at the start of a burst
+ * (dynamic record sizing), else the peer's limit. */
+static size_t record_cap(const zt_conn *c)
+{
+    if (c->burst < ZT_BURST_BYTES && c->max_frag > ZT_BURST_RECORD)
+        return ZT_BURST_RECORD;
+    return c->max_frag;
+}
+
 uint8_t *zt_write_buf(zt_conn *c, size_t *len)
 {
-    size_t room, n;
+    size_t room, n, cap;
 
     *len = 0;
     if (c->err != ZT_OK || !can_write(c) || c->closed)
         return NULL;
-    if (c->wr.seq >= c->use->ku_limit) {
+    if (c->wr_held == 0 && c->wr.seq >= c->use->ku_limit) {
         /* section 5.5: rotate well before the AEAD's limit */
         zt_err e = zt_send_key_update(c, 0);
+        zt_crypto_scrub();
         if (e != ZT_OK) {
             zt_fail(c, e);
             return NULL;
@@ -491,14 +621,41 @@ uint8_t *zt_write_buf(zt_conn *c, size_t *len)
         c->out_cap = ZT_OUTBUF_SIZE;
         c->out_off = c->out_len = 0;
     }
-    if (c->out_off == c->out_len)
-        c->out_off = c->out_len = 0;
-    room = c->out_cap - c->out_len;
-    if (room < 5 + 1 + ZT_AEAD_TAG_LEN + 1)
-        return NULL; /* flush first */
-    n = room - (5 + 1 + ZT_AEAD_TAG_LEN);
-    *len = n < c->max_frag ? n : c->max_frag;
-    return c->out + c->out_len + 5;
+    for (;;) {
+        if (c->out_off == c->out_len && c->wr_held == 0)
+            c->out_off = c->out_len = 0;
+        room = c->out_cap - c->out_len;
+        if (room < 5 + 1 + ZT_AEAD_TAG_LEN + 1)
+            return NULL; /* flush first */
+        n = room - (5 + 1 + ZT_AEAD_TAG_LEN);
+        cap = record_cap(c);
+        if (n > cap)
+            n = cap;
+        if (n > c->wr_held)
+            break;
+        /* the open record is full: seal it, open the next */
+        if (zt_seal_held(c) != ZT_OK) {
+            zt_fail(c, ZT_E_INTERNAL);
+            return NULL;
+        }
+    }
+    *len = n - c->wr_held;
+    return c->out + c->out_len + 5 + c->wr_held;
+}
+
+zt_err zt_write_hold(zt_conn *c, size_t n)
+{
+    size_t len;
+
+    if (c->err != ZT_OK)
+        return c->err;
+    if (n == 0)
+        return ZT_OK;
+    if (zt_write_buf(c, &len) == NULL || n > len)
+        return ZT_E_STATE;
+    c->wr_held += n;
+    c->copied += n; /* the embedder copied it there */
+    return ZT_OK;
 }
 
 zt_err zt_write_done(zt_conn *c, size_t n)
@@ -508,18 +665,20 @@ zt_err zt_write_done(zt_conn *c, size_t n)
 
     if (c->err != ZT_OK)
         return c->err;
-    if (n == 0)
+    if (n == 0 && c->wr_held == 0)
         return ZT_OK;
-    if (zt_write_buf(c, &len) == NULL || n > len)
+    if (n > 0 && (zt_write_buf(c, &len) == NULL || n > len))
         return ZT_E_STATE;
-    e = zt_protect_in_place(c, ZT_CT_APPDATA, c->out_len, n);
+    c->wr_held += n;
+    e = zt_seal_held(c);
     return e == ZT_OK ? ZT_OK : zt_fail(c, e);
 }
 
-zt_err zt_write(zt_conn *c, const uint8_t *data, size_t len, size_t *accepted)
+zt_err zt_write_v(zt_conn *c, const zt_iov *iov, size_t n_iov,
+                  size_t *accepted)
 {
-    size_t room;
-    uint8_t *p;
+    zt_iov v[ZT_MAX_IOV];
+    size_t room, k = 0, i, held;
     zt_err e;
 
     *accepted = 0;
@@ -527,18 +686,41 @@ zt_err zt_write(zt_conn *c, const uint8_t *data, size_t len, size_t *accepted)
         return c->err;
     if (!can_write(c) || c->closed)
         return ZT_E_STATE;
-    p = zt_write_buf(c, &room);
-    if (p == NULL)
+    if (zt_write_buf(c, &room) == NULL)
         return c->err; /* ZT_OK: flush first */
-    if (len > room)
-        len = room;
-    if (len == 0)
+    for (i = 0; i < n_iov && k < ZT_MAX_IOV && room > 0; i++) {
+        if (iov[i].len == 0)
+            continue;
+        v[k].base = iov[i].base;
+        v[k].len = iov[i].len < room ? iov[i].len : room;
+        room -= v[k].len;
+        *accepted += v[k].len;
+        k++;
+    }
+    if (k == 0 && c->wr_held == 0)
         return ZT_OK;
-    memcpy(p, data, len);
-    e = zt_write_done(c, len);
-    if (e == ZT_OK)
-        *accepted = len;
-    return e;
+    held = c->wr_held;
+    c->wr_held = 0;
+    e = zt_protect_v(c, ZT_CT_APPDATA, c->out_len, held, v, k);
+    if (e != ZT_OK) {
+        *accepted = 0;
+        return zt_fail(c, e);
+    }
+    return ZT_OK;
+}
+
+zt_err zt_write(zt_conn *c, const uint8_t *data, size_t len, size_t *accepted)
+{
+    zt_iov v;
+
+    v.base = data;
+    v.len = len;
+    return zt_write_v(c, &v, len ? 1 : 0, accepted);
+}
+
+void zt_conn_restart_records(zt_conn *c)
+{
+    c->burst = 0;
 }
 
 zt_err zt_close(zt_conn *c)
@@ -552,7 +734,7 @@ zt_err zt_close(zt_conn *c)
         return ZT_OK;
     c->closed = 1;
     c->hs_out_len = 0;
-    e = zt_emit_record(c, ZT_CT_ALERT, a, 2);
+    e = zt_emit_record(c, ZT_CT_ALERT, a, 2); /* after what is held */
     if (e != ZT_OK)
         return zt_fail(c, e);
     return ZT_OK;
@@ -567,6 +749,7 @@ zt_err zt_key_update(zt_conn *c, int request_peer)
     if (!c->done || c->closed)
         return ZT_E_STATE;
     e = zt_send_key_update(c, request_peer);
+    zt_crypto_scrub();
     return e == ZT_OK ? ZT_OK : zt_fail(c, e);
 }
 
@@ -574,22 +757,22 @@ zt_err zt_conn_release_buffers(zt_conn *c)
 {
     int busy = 0;
 
-    if (c->in_len == 0 && !c->app_held) {
+    if (c->in_len == c->in_off && !c->app_held) {
         /* wipe what was ever used: decrypted plaintext stays in place */
         free_buf(&c->in, c->in_hwm);
-        c->in_hwm = 0;
+        c->in_hwm = c->in_off = c->in_len = 0;
     }
     else
         busy = 1;
-    if (c->out_off == c->out_len) {
+    if (c->out_off == c->out_len && c->wr_held == 0) {
         free_buf(&c->out, c->out_hwm);
         c->out_cap = c->out_off = c->out_len = c->out_hwm = 0;
     } else {
         busy = 1;
     }
     if (!busy && c->done) {
-        /* the AEAD contexts (key schedules) are rebuilt from the traffic
-         * secrets on the next record: a few microseconds per wake-up
+        /* the AEAD contexts (key schedules) are rebuilt from the kept keys
+         * on the next record: one key setup per direction and wake-up
          * against about a kilobyte per idle connection */
         zt_aead_free(c->rd.aead);
         zt_aead_free(c->wr.aead);
@@ -606,6 +789,14 @@ size_t zt_conn_buffer_bytes(const zt_conn *c)
            (c->sni ? strlen(c->sni) + 1 : 0);
 }
 
+size_t zt_conn_memory(const zt_conn *c)
+{
+    return sizeof(*c) + zt_conn_buffer_bytes(c) +
+           (c->rd.aead ? zt_aead_bytes() : 0) +
+           (c->wr.aead ? zt_aead_bytes() : 0) +
+           (c->transcript ? zt_hash_bytes() : 0);
+}
+
 /* ---- state and facts -------------------------------------------------------- */
 
 unsigned zt_conn_state(const zt_conn *c)
@@ -614,7 +805,9 @@ unsigned zt_conn_state(const zt_conn *c)
 
     if (c->out_len > c->out_off)
         s |= ZT_ST_HAS_OUTPUT;
-    if (c->app_held && c->app_len)
+    if (c->wr_held)
+        s |= ZT_ST_HOLDING;
+    if ((c->app_held && c->app_len) || (c->sealed_wait && c->err == ZT_OK))
         s |= ZT_ST_APP_READABLE;
     if (c->done)
         s |= ZT_ST_HANDSHAKE_DONE;
@@ -624,7 +817,7 @@ unsigned zt_conn_state(const zt_conn *c)
         s |= ZT_ST_CLOSED;
     if (c->err != ZT_OK)
         return s | ZT_ST_FAILED;
-    if (!c->peer_closed && !c->app_held)
+    if (!c->peer_closed && !c->app_held && !c->sealed_wait)
         s |= ZT_ST_WANT_READ;
     if (c->early_ok && !c->done)
         s |= ZT_ST_EARLY_DATA;

@@ -16,6 +16,9 @@
  * overhead if that is more (zt_early_skip_budget). */
 #define ZT_EARLY_SKIP_MAX (4 * (ZT_MAX_CIPHERTEXT + 5))
 
+/* Most pieces one record gathers (zt_write_v). */
+#define ZT_MAX_IOV 64
+
 /* ---- content and handshake types (RFC 8446 sections 4 and 5.1) ---------- */
 enum {
     ZT_CT_CCS = 20,
@@ -266,6 +269,7 @@ typedef struct zt_dir {
     unsigned keyed;      /* a traffic key is installed */
     unsigned epoch;      /* bumped at every key change */
     uint8_t iv[ZT_AEAD_NONCE_LEN];
+    uint8_t key[ZT_AEAD_MAX_KEY_LEN]; /* kept to rebuild aead after idle */
     uint64_t seq;
     uint8_t secret[ZT_MAX_HASH_LEN]; /* current traffic secret (KeyUpdate) */
 } zt_dir;
@@ -396,14 +400,20 @@ struct zt_conn {
     uint8_t psk_result, early_result, tickets_sent;
     uint8_t key_id[ZT_TICKET_KEY_ID_LEN]; /* ring key of our ticket(s) */
 
-    /* records in: [0, in_len) holds received bytes; a processed record whose
-     * plaintext is being read stays at the front (in_hold bytes) */
+    /* records in: [in_off, in_len) holds received bytes not yet consumed; a
+     * processed record whose plaintext is being read stays at in_off
+     * (in_hold bytes) */
     uint8_t *in;
-    size_t in_len, in_hold, in_hwm; /* hwm: bytes ever used, wiped on free */
+    size_t in_off, in_len, in_hold, in_hwm; /* hwm: bytes ever used, wiped */
     size_t app_off, app_len;
-    /* records out: [out_off, out_len) still to send */
+    /* records out: [out_off, out_len) still to send; an open record's
+     * plaintext (wr_held bytes) waits at out_len + 5 */
     uint8_t *out;
-    size_t out_cap, out_off, out_len, out_hwm;
+    size_t out_cap, out_off, out_len, out_hwm, wr_held;
+    size_t burst;       /* plaintext sealed since records started small */
+    unsigned char sealed_wait; /* records left sealed: the caller's buffer
+                                  was full (zt_recv_into) */
+    uint64_t copied;    /* plaintext bytes copied besides the AEAD's pass */
     /* handshake reassembly and outgoing handshake staging (handshake only) */
     uint8_t *hs;
     size_t hs_len, hs_cap;
@@ -437,8 +447,13 @@ zt_err zt_emit_record(zt_conn *c, uint8_t type, const uint8_t *p,
                       size_t n) ZT_WUR;
 zt_err zt_protect_in_place(zt_conn *c, uint8_t type, size_t at,
                            size_t n) ZT_WUR;
+zt_err zt_protect_v(zt_conn *c, uint8_t type, size_t at, size_t n_in_place,
+                    const zt_iov *iov, size_t n_iov) ZT_WUR;
+zt_err zt_seal_held(zt_conn *c) ZT_WUR;
 zt_err zt_unprotect(zt_conn *c, uint8_t *rec, size_t len, uint8_t *type,
                     size_t *pt_len) ZT_WUR;
+zt_err zt_unprotect_to(zt_conn *c, const uint8_t *rec, size_t len,
+                       uint8_t *dst, uint8_t *type, size_t *pt_len) ZT_WUR;
 zt_err zt_set_key(zt_conn *c, zt_dir *d, const uint8_t *secret) ZT_WUR;
 zt_err zt_dir_ready(zt_conn *c, zt_dir *d) ZT_WUR;
 void zt_dir_clear(zt_dir *d);

@@ -56,6 +56,15 @@ extern "C" {
 /* Input buffer: one complete record at its largest, plus the next header. */
 #define ZT_INBUF_SIZE           (ZT_RECORD_HEADER_LEN + ZT_MAX_CIPHERTEXT + \
                                  ZT_RECORD_HEADER_LEN)
+/* Dynamic record sizing: the first ZT_BURST_BYTES of plaintext after the
+ * handshake (and after zt_conn_restart_records) go in records of at most
+ * ZT_BURST_RECORD bytes, one TCP segment each, so the peer can decrypt the
+ * first bytes as soon as they arrive; then records are full (2^14). */
+#define ZT_BURST_RECORD         1369
+#define ZT_BURST_BYTES          4096
+/* A record at least this long is read exactly (the rest of it and the next
+ * header); shorter ones are read together, as many as the buffer takes. */
+#define ZT_RECV_EXACT           4096
 /* Output buffer after the handshake: one full protected record. */
 #define ZT_OUTBUF_SIZE          (ZT_RECORD_HEADER_LEN + ZT_MAX_PLAINTEXT + 1 + \
                                  ZT_AEAD_TAG_LEN)
@@ -176,6 +185,12 @@ typedef enum zt_err {
 uint8_t zt_err_alert(zt_err e);      /* alert we send for e, or ZT_ALERT_NONE */
 const char *zt_err_str(zt_err e);    /* short stable name, e.g. "bad_finished" */
 const char *zt_alert_str(uint8_t alert); /* RFC name, e.g. "decode_error" */
+
+/* One piece of plaintext to gather into a record (zt_write_v). */
+typedef struct zt_iov {
+    const uint8_t *base;
+    size_t len;
+} zt_iov;
 
 /* ---- configuration ------------------------------------------------------- */
 
@@ -496,6 +511,16 @@ void *zt_conn_user(const zt_conn *c);
  * them. Returns ZT_OK, or the sticky error. */
 uint8_t *zt_recv_buf(zt_conn *c, size_t *len);
 zt_err zt_recv_done(zt_conn *c, size_t n) ZT_WUR;
+/* The same as zt_recv_done (n may be 0), and then plaintext out into the
+ * caller's buffer: application data goes to dst[0, cap), *got bytes. A
+ * record whose plaintext fits in what is left of dst is decrypted straight
+ * there (the cipher's pass is the only copy); a larger one is decrypted in
+ * place and copied out; records that come once dst is full wait, sealed,
+ * for the next call (ZT_ST_APP_READABLE stays set). dst bytes beyond *got
+ * may have been written (a KeyUpdate or alert record decrypted there, or a
+ * record that failed its tag, wiped). */
+zt_err zt_recv_into(zt_conn *c, size_t n, uint8_t *dst, size_t cap,
+                    size_t *got) ZT_WUR;
 /* Convenience: copy from data, process; *consumed tells how much was taken. */
 zt_err zt_feed(zt_conn *c, const uint8_t *data, size_t len,
                size_t *consumed) ZT_WUR;
@@ -532,6 +557,21 @@ zt_err zt_write(zt_conn *c, const uint8_t *data, size_t len,
  * embedder's to wipe. */
 uint8_t *zt_write_buf(zt_conn *c, size_t *len);
 zt_err zt_write_done(zt_conn *c, size_t n) ZT_WUR;
+/* Output gathering across calls: zt_write_hold(n) says n bytes were placed
+ * at zt_write_buf() and leaves the record open (not sealed, not in the
+ * send pipe; ZT_ST_HOLDING). Later writes add to it; zt_write_done (n may
+ * be 0), zt_write, zt_write_v, zt_close or a full record seal it. */
+zt_err zt_write_hold(zt_conn *c, size_t n) ZT_WUR;
+/* Plaintext in from several buffers into one record with no copy besides
+ * the cipher's own pass: seals the held plaintext, if any, and up to what
+ * fits of iov[0, n_iov) (a piece may also be bytes the embedder placed at
+ * zt_write_buf(), in order). *accepted: bytes taken from iov (0 when the
+ * send pipe must be flushed first). */
+zt_err zt_write_v(zt_conn *c, const zt_iov *iov, size_t n_iov,
+                  size_t *accepted) ZT_WUR;
+/* Dynamic record sizing: the next ZT_BURST_BYTES go in small records again
+ * (the embedder calls it when the connection was quiet for a while). */
+void zt_conn_restart_records(zt_conn *c);
 /* Queue close_notify; no plaintext may be written after it. */
 zt_err zt_close(zt_conn *c);
 /* Send a KeyUpdate; request_peer asks the peer to update its key too. */
@@ -540,8 +580,13 @@ zt_err zt_key_update(zt_conn *c, int request_peer) ZT_WUR;
 /* Give back the record buffers while idle (nothing buffered either way).
  * Returns ZT_OK if released, ZT_E_STATE if something is still buffered. */
 zt_err zt_conn_release_buffers(zt_conn *c);
-/* Bytes currently allocated for this connection besides zt_conn_size(). */
+/* Bytes currently allocated for this connection besides zt_conn_size():
+ * record buffers, handshake state, SNI (AEAD contexts not included). */
 size_t zt_conn_buffer_bytes(const zt_conn *c);
+/* Everything the connection holds now: zt_conn_size(), the buffers above
+ * and its AEAD contexts (their size as measured for the crypto library,
+ * docs/architecture.md). */
+size_t zt_conn_memory(const zt_conn *c);
 
 /* ---- state ---------------------------------------------------------------- */
 
@@ -557,6 +602,7 @@ size_t zt_conn_buffer_bytes(const zt_conn *c);
  * now may be early data (zt_app_data_early), and zt_write is allowed
  * (0.5-RTT data, to a client not yet proven live, RFC 8446 4.4.4). */
 #define ZT_ST_EARLY_DATA    0x100u
+#define ZT_ST_HOLDING       0x200u /* an open record (zt_write_hold) */
 
 unsigned zt_conn_state(const zt_conn *c);
 zt_err zt_conn_error(const zt_conn *c);
