@@ -37,6 +37,9 @@ static void ngx_zigtls_fail(ngx_connection_t *c, ngx_zigtls_conn_t *zc,
     const char *what);
 static ngx_int_t ngx_zigtls_flush(ngx_connection_t *c, ngx_zigtls_conn_t *zc);
 static void ngx_zigtls_final(ngx_zigtls_conn_t *zc, ngx_uint_t notify);
+static void ngx_zigtls_quickack(ngx_connection_t *c);
+static void ngx_zigtls_burst(ngx_zigtls_conn_t *zc);
+static void ngx_zigtls_idle(ngx_connection_t *c, ngx_zigtls_conn_t *zc);
 static void ngx_zigtls_cleanup(void *data);
 static ngx_int_t ngx_zigtls_del_conn(ngx_connection_t *c, ngx_uint_t flags);
 static uint64_t ngx_zigtls_clock(void *arg);
@@ -870,6 +873,13 @@ ngx_zigtls_handshake(ngx_connection_t *c, ngx_zigtls_conn_t *zc)
             /* sticky: the next turn flushes the alert and fails */
             continue;
         }
+
+        st = zt_conn_state(zc->zt);
+
+        if (st & ZT_ST_HANDSHAKE_DONE) {
+            /* neither a ticket nor a response is about to carry our ACK */
+            zc->quiet_done = !(st & (ZT_ST_HAS_OUTPUT | ZT_ST_APP_READABLE));
+        }
     }
 }
 
@@ -961,9 +971,76 @@ ngx_zigtls_finish(ngx_connection_t *c, ngx_zigtls_conn_t *zc, ngx_int_t rc)
 
         ngx_zigtls_install(c);
         ngx_zigtls_ops_handshake_done(zc);
+
+        ngx_zigtls_idle(c, zc);
     }
 
     zc->handler(c, rc);
+}
+
+
+/*
+ * Right after the handshake, with no request read yet and nothing to
+ * send: give the record buffers and cipher contexts back (a preconnect or
+ * a slow client holds no more than an idle keep-alive connection), and
+ * acknowledge the client Finished at once. A client without TCP_NODELAY
+ * (Nagle) holds its request until that ACK, which the kernel would delay
+ * by 40 ms or more when nothing of ours follows the Finished. HTTP/2
+ * sends its SETTINGS at once, which carries the ACK and needs the buffers.
+ */
+
+static void
+ngx_zigtls_idle(ngx_connection_t *c, ngx_zigtls_conn_t *zc)
+{
+    const char  *alpn;
+
+    alpn = zt_conn_alpn(zc->zt);
+
+    if (alpn && ngx_strcmp(alpn, "h2") == 0) {
+        return;
+    }
+
+    if (zc->quiet_done) {
+        zc->quiet_done = 0;
+        ngx_zigtls_quickack(c);
+    }
+
+    if (zt_conn_release_buffers(zc->zt) == ZT_OK) {
+        ngx_log_debug1(NGX_LOG_DEBUG_EVENT, c->log, 0,
+                       "zigtls: handshake done, idle, %uz bytes held",
+                       zt_conn_memory(zc->zt));
+    }
+}
+
+
+static void
+ngx_zigtls_quickack(ngx_connection_t *c)
+{
+#if (NGX_LINUX) && defined(TCP_QUICKACK)
+    int  one;
+
+    if (c->sockaddr == NULL
+        || (c->sockaddr->sa_family != AF_INET
+#if (NGX_HAVE_INET6)
+            && c->sockaddr->sa_family != AF_INET6
+#endif
+           ))
+    {
+        return;
+    }
+
+    one = 1;
+
+    if (setsockopt(c->fd, IPPROTO_TCP, TCP_QUICKACK,
+                   (const void *) &one, sizeof(int)) == -1)
+    {
+        ngx_log_debug1(NGX_LOG_DEBUG_EVENT, c->log, ngx_socket_errno,
+                       "zigtls: setsockopt(TCP_QUICKACK) failed on fd:%d",
+                       c->fd);
+    }
+#else
+    (void) c;
+#endif
 }
 
 
@@ -1003,7 +1080,14 @@ ngx_zigtls_flush(ngx_connection_t *c, ngx_zigtls_conn_t *zc)
         p = zt_send_buf(zc->zt, &len);
 
         if (p == NULL || len == 0) {
-            c->buffered &= ~NGX_ZIGTLS_BUFFERED;
+            /* an open record (gathered output) waits for a flush */
+            if (zt_conn_state(zc->zt) & ZT_ST_HOLDING) {
+                c->buffered |= NGX_ZIGTLS_BUFFERED;
+
+            } else {
+                c->buffered &= ~NGX_ZIGTLS_BUFFERED;
+            }
+
             return NGX_OK;
         }
 
@@ -1025,7 +1109,21 @@ ngx_zigtls_flush(ngx_connection_t *c, ngx_zigtls_conn_t *zc)
             return NGX_AGAIN;
         }
 
+        zc->last_out = ngx_current_msec;
         zt_send_done(zc->zt, (size_t) n);
+    }
+}
+
+
+/* after a quiet second the next records start small again (docs) */
+
+static void
+ngx_zigtls_burst(ngx_zigtls_conn_t *zc)
+{
+    if (ngx_current_msec - zc->last_out > 1000
+        && !(zt_conn_state(zc->zt) & (ZT_ST_HAS_OUTPUT | ZT_ST_HOLDING)))
+    {
+        zt_conn_restart_records(zc->zt);
     }
 }
 
@@ -1063,15 +1161,20 @@ ngx_zigtls_data_error(ngx_connection_t *c, ngx_zigtls_conn_t *zc)
 }
 
 
+/*
+ * Records in: one recv takes what the socket has (up to the core's input
+ * buffer, zt_recv_buf), and the records in it are decrypted one after the
+ * other straight into nginx's buffer (zt_recv_into).
+ */
+
 ssize_t
 ngx_zigtls_recv(ngx_connection_t *c, u_char *buf, size_t size)
 {
     u_char             *b;
-    size_t              len, n, total;
+    size_t              len, total, got;
     ssize_t             rn;
     zt_err              err;
     unsigned            st;
-    const uint8_t      *p;
     ngx_zigtls_conn_t  *zc;
 
     zc = ngx_zigtls_get(c);
@@ -1082,23 +1185,20 @@ ngx_zigtls_recv(ngx_connection_t *c, u_char *buf, size_t size)
     }
 
     total = 0;
+    rn = 0;
 
     for ( ;; ) {
-        p = zt_app_data(zc->zt, &len);
+        /* plaintext held, or records already read */
+        err = zt_recv_into(zc->zt, 0, buf + total, size - total, &got);
+        total += got;
 
-        if (p != NULL && len) {
-            n = ngx_min(len, size - total);
-            ngx_memcpy(buf + total, p, n);
-            zt_app_data_done(zc->zt, n);
-            ngx_zigtls_ops_bytes(1, n);
-            total += n;
+        if (got) {
+            ngx_zigtls_ops_bytes(1, got);
+        }
 
-            if (total == size) {
-                c->read->ready = 1;
-                return total;
-            }
-
-            continue;
+        if (total == size) {
+            c->read->ready = 1;
+            return total;
         }
 
         st = zt_conn_state(zc->zt);
@@ -1108,7 +1208,7 @@ ngx_zigtls_recv(ngx_connection_t *c, u_char *buf, size_t size)
             (void) ngx_zigtls_flush(c, zc);
         }
 
-        if (st & ZT_ST_FAILED) {
+        if (err != ZT_OK || (st & ZT_ST_FAILED)) {
             if (zt_conn_error(zc->zt) == ZT_E_TRUNCATED) {
                 /* logged when it happened */
                 if (total) {
@@ -1144,6 +1244,17 @@ ngx_zigtls_recv(ngx_connection_t *c, u_char *buf, size_t size)
             return 0;
         }
 
+        if (rn > 0 && (size_t) rn < len) {
+            /* a short read: the socket has nothing more for now */
+            c->read->ready = 0;
+
+            if (total) {
+                return total;
+            }
+
+            return NGX_AGAIN;
+        }
+
         b = zt_recv_buf(zc->zt, &len);
 
         if (b == NULL || len == 0) {
@@ -1167,14 +1278,12 @@ ngx_zigtls_recv(ngx_connection_t *c, u_char *buf, size_t size)
                 return total;
             }
 
-            if (c->idle) {
-                /* an idle keep-alive connection keeps no record buffers */
-                if (zt_conn_release_buffers(zc->zt) == ZT_OK) {
-                    ngx_log_debug1(NGX_LOG_DEBUG_EVENT, c->log, 0,
-                                   "zigtls: idle, record buffers released, "
-                                   "%uz bytes left",
-                                   zt_conn_buffer_bytes(zc->zt));
-                }
+            /* nothing to read or send: no record buffers, no contexts */
+            if (zt_conn_release_buffers(zc->zt) == ZT_OK) {
+                ngx_log_debug1(NGX_LOG_DEBUG_EVENT, c->log, 0,
+                               "zigtls: idle, record buffers released, "
+                               "%uz bytes held",
+                               zt_conn_memory(zc->zt));
             }
 
             return NGX_AGAIN;
@@ -1206,9 +1315,20 @@ ngx_zigtls_recv(ngx_connection_t *c, u_char *buf, size_t size)
             return 0;
         }
 
-        err = zt_recv_done(zc->zt, (size_t) rn);
+        err = zt_recv_into(zc->zt, (size_t) rn, buf + total, size - total,
+                           &got);
+        total += got;
 
-        if (err != ZT_OK && err != ZT_E_WANT_MORE && err != ZT_E_CLOSED) {
+        if (got) {
+            ngx_zigtls_ops_bytes(1, got);
+        }
+
+        if (total == size) {
+            c->read->ready = 1;
+            return total;
+        }
+
+        if (err != ZT_OK) {
             ngx_log_debug1(NGX_LOG_DEBUG_EVENT, c->log, 0,
                            "zigtls recv: %s", zt_err_str(err));
         }
@@ -1304,6 +1424,8 @@ ngx_zigtls_send(ngx_connection_t *c, u_char *buf, size_t size)
         return NGX_AGAIN;
     }
 
+    ngx_zigtls_burst(zc);
+
     total = 0;
 
     while (total < size) {
@@ -1352,15 +1474,32 @@ ngx_zigtls_send(ngx_connection_t *c, u_char *buf, size_t size)
 }
 
 
+/*
+ * Records out, as nginx's own TLS buffers them (ssl_buffer_size): the
+ * plaintext of a chain is sealed into records straight from nginx's
+ * buffers (zt_write_v: the cipher's pass is the only copy) and full
+ * records are sent; what does not fill a record waits in the core's open
+ * record (zt_write_hold, c->buffered) until a buffer with "flush" or
+ * "last_buf" comes, a call without a chain, or the limit: so HTTP/2's
+ * HEADERS and DATA, written by two calls, leave in one record and one
+ * send, and a lone small response still goes at once (its last buffer
+ * has last_buf or flush).
+ */
+
+#define NGX_ZIGTLS_IOVS  64
+
 ngx_chain_t *
 ngx_zigtls_send_chain(ngx_connection_t *c, ngx_chain_t *in, off_t limit)
 {
     off_t               sent, off, size;
     u_char             *data;
-    size_t              n, room, fill;
+    size_t              n, room, fill, acc, i, at;
     ssize_t             rn;
+    zt_err              err;
+    zt_iov              v[NGX_ZIGTLS_IOVS];
     ngx_buf_t          *b;
     ngx_int_t           rc;
+    ngx_uint_t          nv, flush;
     ngx_chain_t        *cl;
     ngx_zigtls_conn_t  *zc;
 
@@ -1386,11 +1525,15 @@ ngx_zigtls_send_chain(ngx_connection_t *c, ngx_chain_t *in, off_t limit)
         return in;
     }
 
-    /*
-     * Gather: the plaintext of several buffers (headers, body, file
-     * fallback) goes straight into one record of the core's send pipe and
-     * is sealed there, so a small response is one record and one send.
-     */
+    ngx_zigtls_burst(zc);
+
+    flush = (in == NULL);
+
+    for (cl = in; cl; cl = cl->next) {
+        if (cl->buf->flush || cl->buf->last_buf) {
+            flush = 1;
+        }
+    }
 
     sent = 0;
     cl = in;
@@ -1428,16 +1571,15 @@ ngx_zigtls_send_chain(ngx_connection_t *c, ngx_chain_t *in, off_t limit)
             continue;
         }
 
+        /* the pieces of one record; file data is read into its place */
+
         fill = 0;
+        nv = 0;
 
-        while (cl && fill < room && sent + (off_t) fill < limit) {
+        while (cl && fill < room && sent + (off_t) fill < limit
+               && nv < NGX_ZIGTLS_IOVS)
+        {
             b = cl->buf;
-
-            if (ngx_buf_special(b)) {
-                cl = cl->next;
-                off = 0;
-                continue;
-            }
 
             if (ngx_buf_in_memory(b)) {
                 size = b->last - b->pos;
@@ -1447,6 +1589,10 @@ ngx_zigtls_send_chain(ngx_connection_t *c, ngx_chain_t *in, off_t limit)
                 size = b->file_last - b->file_pos;
 
             } else {
+                size = 0;
+            }
+
+            if (ngx_buf_special(b) || size == 0) {
                 cl = cl->next;
                 off = 0;
                 continue;
@@ -1456,7 +1602,7 @@ ngx_zigtls_send_chain(ngx_connection_t *c, ngx_chain_t *in, off_t limit)
             n = ngx_min(n, room - fill);
 
             if (ngx_buf_in_memory(b)) {
-                ngx_memcpy(data + fill, b->pos + off, n);
+                v[nv].base = b->pos + off;
 
             } else {
                 rn = ngx_read_file(b->file, data + fill, n,
@@ -1469,8 +1615,11 @@ ngx_zigtls_send_chain(ngx_connection_t *c, ngx_chain_t *in, off_t limit)
                 }
 
                 n = (size_t) rn;
+                v[nv].base = data + fill;
             }
 
+            v[nv].len = n;
+            nv++;
             fill += n;
             off += n;
 
@@ -1484,13 +1633,44 @@ ngx_zigtls_send_chain(ngx_connection_t *c, ngx_chain_t *in, off_t limit)
             break;
         }
 
-        if (zt_write_done(zc->zt, fill) != ZT_OK) {
+        if (fill < room && !flush && cl == NULL) {
+            /* the end of the chain, no flush: wait for more in this record */
+
+            at = 0;
+
+            for (i = 0; i < nv; i++) {
+                if (v[i].base != data + at) {
+                    ngx_memcpy(data + at, v[i].base, v[i].len);
+                }
+
+                at += v[i].len;
+            }
+
+            err = zt_write_hold(zc->zt, fill);
+
+        } else {
+            err = zt_write_v(zc->zt, v, nv, &acc);
+
+            if (err == ZT_OK && acc != fill) {
+                err = ZT_E_STATE;
+            }
+        }
+
+        if (err != ZT_OK) {
             ngx_zigtls_data_error(c, zc);
             c->write->error = 1;
             return NGX_CHAIN_ERROR;
         }
 
         sent += fill;
+    }
+
+    if (flush || sent >= limit) {
+        if (zt_write_done(zc->zt, 0) != ZT_OK) {
+            ngx_zigtls_data_error(c, zc);
+            c->write->error = 1;
+            return NGX_CHAIN_ERROR;
+        }
     }
 
     rc = ngx_zigtls_flush(c, zc);

@@ -94,6 +94,7 @@ struct ngx_zigtls_conn_s {
     ngx_zigtls_srv_conf_t     *conf;       /* conf of the default server */
 
     ngx_msec_t                 start;
+    ngx_msec_t                 last_out;     /* last time records went out */
 
     unsigned                   handshaked:1;
     unsigned                   installed:1;
@@ -106,6 +107,8 @@ struct ngx_zigtls_conn_s {
     unsigned                   done:1;       /* ended inside it */
     unsigned                   failed:1;
     unsigned                   grace:1;      /* shutdown grace given */
+    unsigned                   quiet_done:1; /* nothing of ours followed the
+                                                client Finished */
 };
 
 
