@@ -29,6 +29,15 @@
 #               (third argument: the bad record, "mac" (default), "type"
 #               for an unknown content type, "overflow" for a header over
 #               2^14 + 256)
+#   h2          the whole handshake with ALPN h2, then one record with the
+#               connection preface, SETTINGS and a GET of PATH (third
+#               argument); prints "h2 records N headers R1 data R2..R3
+#               body B": how many records came until the response ended,
+#               and in which of them (counted from 1) the response's
+#               HEADERS and its first and last DATA frame began
+#   burst       the whole handshake, then an HTTP/1.1 GET of PATH cut into
+#               40 small records sent with one write; prints "burst sent
+#               K response B close_notify C"
 #
 # Prints "closed" or "alert N" (the alert the server sent), then exits 0.
 # Needs python3-cryptography; x25519, TLS_AES_128_GCM_SHA256 only.
@@ -39,6 +48,7 @@ import os
 import socket
 import struct
 import sys
+import time
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import (
     X25519PrivateKey, X25519PublicKey)
@@ -70,8 +80,11 @@ def ext(t, body):
     return struct.pack(">HH", t, len(body)) + body
 
 
-def client_hello(pub, sni):
+def client_hello(pub, sni, alpn=None):
     exts = b""
+    if alpn:
+        lst = bytes([len(alpn)]) + alpn
+        exts += ext(16, struct.pack(">H", len(lst)) + lst)
     if sni:
         name = sni.encode()
         entry = b"\x00" + struct.pack(">H", len(name)) + name
@@ -167,7 +180,9 @@ def main():
     priv = X25519PrivateKey.generate()
     pub = priv.public_key().public_bytes(serialization.Encoding.Raw,
                                          serialization.PublicFormat.Raw)
-    ch = client_hello(pub, sni)
+    if mode in ("h2", "burst"):
+        path, sni = sni, "localhost"
+    ch = client_hello(pub, sni, b"h2" if mode == "h2" else None)
 
     if mode == "bighello":
         # a legal ClientHello of SIZE bytes (the third argument): GREASE
@@ -345,7 +360,117 @@ def main():
         print("records %d bytes %d close_notify %s" % (n, nbytes, notify))
         return
 
+    if mode in ("h2", "burst"):
+        app_traffic(s, mode, path, hs, zero, transcript)
+        return
+
     print(outcome(s))
+
+
+def app_traffic(s, mode, path, hs, zero, transcript):
+    master = hkdf_extract(
+        expand_label(hs, b"derived", hashlib.sha256(b"").digest(), 32), zero)
+    th = hashlib.sha256(transcript).digest()
+    c_ap = expand_label(master, b"c ap traffic", th, 32)
+    s_ap = expand_label(master, b"s ap traffic", th, 32)
+    STATE.update(s_key=expand_label(s_ap, b"key", b"", 16),
+                 s_iv=expand_label(s_ap, b"iv", b"", 12), s_seq=0)
+    key = AESGCM(expand_label(c_ap, b"key", b"", 16))
+    iv = expand_label(c_ap, b"iv", b"", 12)
+    seq = [0]
+
+    def seal(data):
+        inner = data + b"\x17"
+        aad = b"\x17\x03\x03" + struct.pack(">H", len(inner) + 16)
+        nonce = bytes(a ^ b for a, b in
+                      zip(iv, b"\x00" * 4 + struct.pack(">Q", seq[0])))
+        seq[0] += 1
+        return record(23, key.encrypt(nonce, inner, aad))
+
+    if mode == "burst":
+        req = ("GET %s HTTP/1.1\r\nHost: localhost\r\nX-Pad: %s\r\n"
+               "Connection: close\r\n\r\n" % (path, "a" * 100)).encode()
+        step = (len(req) + 39) // 40
+        recs = [req[i:i + step] for i in range(0, len(req), step)]
+        s.sendall(b"".join(seal(r) for r in recs))
+        nbytes = 0
+        notify = "no"
+        while True:
+            t, body = read_record(s)
+            if t is None:
+                break
+            inner = decrypt(STATE, body, t).rstrip(b"\x00")
+            if inner[-1] == 23:
+                nbytes += len(inner) - 1
+            elif inner[-1] == 21:
+                notify = "yes" if inner[1] == 0 else "alert %d" % inner[1]
+                break
+        print("burst sent %d response %d close_notify %s" %
+              (len(recs), nbytes, notify))
+        return
+
+    # HTTP/2: preface, empty SETTINGS, HEADERS (END_STREAM | END_HEADERS)
+    # for GET https://localhost PATH on stream 1, HPACK literals without
+    # Huffman; once it is answered, the same on stream 3, which is the one
+    # reported (the first answer also carries the SETTINGS ACK, a control
+    # frame nginx flushes by itself)
+    block = (b"\x82\x87" + b"\x04" + bytes([len(path)]) + path.encode() +
+             b"\x01\x09localhost")
+
+    def headers(sid):
+        return (struct.pack(">I", len(block))[1:] + b"\x01\x05" +
+                struct.pack(">I", sid) + block)
+
+    out = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+    out += b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"
+    s.sendall(seal(out + headers(1)))
+    buf = [b""]
+    h2_response(s, 1, buf)
+    t3 = time.time()
+    s.sendall(seal(headers(3)))
+    res = h2_response(s, 3, buf)
+    tclose = time.time()
+    print("h2 records %d headers %d data %d..%d body %d t3 %.6f tclose %.6f" %
+          (res + (t3, tclose)))
+
+
+def h2_response(s, want, buf):
+    """Read records until stream `want` ends; in which of them (counted
+    from 1) did its HEADERS, first and last DATA frame begin."""
+    carried = 0     # the record in which buf's partial frame began
+    nrec = headers = data_first = data_last = body = 0
+    done = False
+    while not done:
+        t, rb = read_record(s)
+        if t is None:
+            break
+        inner = decrypt(STATE, rb, t).rstrip(b"\x00")
+        if inner[-1] != 23:
+            continue
+        nrec += 1
+        at = len(buf[0])
+        buf[0] += inner[:-1]
+        b = buf[0]
+        q = 0
+        while q + 9 <= len(b):
+            ln = struct.unpack(">I", b"\x00" + b[q:q + 3])[0]
+            if q + 9 + ln > len(b):
+                break
+            ftype, flags = b[q + 3], b[q + 4]
+            sid = struct.unpack(">I", b[q + 5:q + 9])[0] & 0x7fffffff
+            began = nrec if q >= at else carried
+            if sid == want and ftype == 1:
+                headers = began
+            if sid == want and ftype == 0:
+                data_first = data_first or began
+                data_last = began
+                body += ln
+                if flags & 1:
+                    done = True
+            q += 9 + ln
+        carried = nrec if q >= at else carried
+        buf[0] = b[q:]
+    return (nrec, headers, data_first, data_last, body)
 
 
 main()
