@@ -15,6 +15,7 @@
 #include <ngx_http.h>
 
 #include "ngx_zigtls_module.h"
+#include "ngx_zigtls_ops.h"
 
 
 /* HTTP/2 server push, and its counter, went away in nginx 1.25.1 */
@@ -763,6 +764,8 @@ ngx_http_zigtls_v2_send_chain(ngx_connection_t *c, ngx_chain_t *in,
                        "zigtls: HTTP/2 idle, record buffers released");
     }
 
+    ngx_zigtls_ops_memory(zc);
+
     return in;
 }
 
@@ -807,6 +810,8 @@ ngx_http_zigtls_v2_stream_cleanup(void *data)
         ngx_log_debug0(NGX_LOG_DEBUG_HTTP, c->log, 0,
                        "zigtls: HTTP/2 idle, record buffers released");
     }
+
+    ngx_zigtls_ops_memory(zc);
 }
 
 #endif
@@ -976,6 +981,8 @@ ngx_http_zigtls_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
         ngx_log_debug0(NGX_LOG_DEBUG_HTTP, c->log, 0,
                        "zigtls: response done, record buffers released");
     }
+
+    ngx_zigtls_ops_memory(zc);
 
     return rc;
 }

@@ -1010,6 +1010,8 @@ ngx_zigtls_idle(ngx_connection_t *c, ngx_zigtls_conn_t *zc)
                        "zigtls: handshake done, idle, %uz bytes held",
                        zt_conn_memory(zc->zt));
     }
+
+    ngx_zigtls_ops_memory(zc);
 }
 
 
@@ -1080,6 +1082,8 @@ ngx_zigtls_flush(ngx_connection_t *c, ngx_zigtls_conn_t *zc)
         p = zt_send_buf(zc->zt, &len);
 
         if (p == NULL || len == 0) {
+            ngx_zigtls_ops_memory(zc);
+
             /* an open record (gathered output) waits for a flush */
             if (zt_conn_state(zc->zt) & ZT_ST_HOLDING) {
                 c->buffered |= NGX_ZIGTLS_BUFFERED;
@@ -1280,6 +1284,7 @@ ngx_zigtls_recv(ngx_connection_t *c, u_char *buf, size_t size)
 
             /* nothing to read or send: no record buffers, no contexts */
             if (zt_conn_release_buffers(zc->zt) == ZT_OK) {
+                ngx_zigtls_ops_memory(zc);
                 ngx_log_debug1(NGX_LOG_DEBUG_EVENT, c->log, 0,
                                "zigtls: idle, record buffers released, "
                                "%uz bytes held",
@@ -1318,6 +1323,8 @@ ngx_zigtls_recv(ngx_connection_t *c, u_char *buf, size_t size)
         err = zt_recv_into(zc->zt, (size_t) rn, buf + total, size - total,
                            &got);
         total += got;
+
+        ngx_zigtls_ops_memory(zc);
 
         if (got) {
             ngx_zigtls_ops_bytes(1, got);

@@ -95,6 +95,8 @@ struct ngx_zigtls_conn_s {
 
     ngx_msec_t                 start;
     ngx_msec_t                 last_out;     /* last time records went out */
+    size_t                     memory;       /* zt_conn_memory() as counted
+                                                in the status zone */
 
     unsigned                   handshaked:1;
     unsigned                   installed:1;

@@ -1039,6 +1039,12 @@ ngx_zigtls_ops_conn_close(ngx_zigtls_conn_t *zc)
 
     ngx_zigtls_ops_dec(sh->active);
 
+    if (zc->memory) {
+        (void) ngx_atomic_fetch_add(&sh->conn_memory,
+                                    -(ngx_atomic_int_t) zc->memory);
+        zc->memory = 0;
+    }
+
     oc->open = 0;
     oc->zc = NULL;
     ngx_zigtls_ops_live--;
@@ -1059,6 +1065,44 @@ ngx_zigtls_ops_conn_close(ngx_zigtls_conn_t *zc)
 
         pr = &r->next;
     }
+}
+
+
+/*
+ * The memory gauge: each connection adds the change of what its core
+ * holds (zt_conn_memory) to one counter in the zone, when it changes (the
+ * record buffers and cipher contexts come and go with bursts of traffic).
+ */
+
+void
+ngx_zigtls_ops_memory(ngx_zigtls_conn_t *zc)
+{
+    size_t                  now;
+    ngx_zigtls_ops_sh_t    *sh;
+    ngx_zigtls_ops_conn_t  *oc;
+
+    sh = ngx_zigtls_ops_shm;
+
+    if (sh == NULL || zc->zt == NULL) {
+        return;
+    }
+
+    now = zt_conn_memory(zc->zt);
+
+    if (now == zc->memory) {
+        return;
+    }
+
+    oc = ngx_zigtls_ops_conn(zc->c);
+
+    if (oc == NULL || !oc->open || oc->zc != zc) {
+        return;
+    }
+
+    (void) ngx_atomic_fetch_add(&sh->conn_memory,
+                                (ngx_atomic_int_t) now
+                                - (ngx_atomic_int_t) zc->memory);
+    zc->memory = now;
 }
 
 
@@ -2154,8 +2198,11 @@ ngx_zigtls_ops_render(ngx_pool_t *pool, ngx_uint_t prom)
         p = ngx_slprintf(p, last,
                  "zigtls zone \"%V\"\n"
                  "connections: active %uA, handshakes in progress %uA\n"
+                 "connection memory: %uA bytes, %uA per connection\n"
                  "handshakes: started %uA, succeeded %uA, failed %uA\n",
                  &omcf->shm_zone->shm.name, sh->active, sh->in_progress,
+                 sh->conn_memory,
+                 sh->active ? sh->conn_memory / sh->active : 0,
                  sh->started, sh->succeeded, sh->failed);
 
         pq = 0;
@@ -2246,6 +2293,13 @@ ngx_zigtls_ops_render(ngx_pool_t *pool, ngx_uint_t prom)
     ngx_zigtls_ops_help(p, last, "zigtls_connections_active", "gauge",
                         "Open zigtls connections.");
     p = ngx_slprintf(p, last, "zigtls_connections_active %uA\n", sh->active);
+
+    ngx_zigtls_ops_help(p, last, "zigtls_connection_memory_bytes", "gauge",
+                        "Memory the TLS core holds for the open "
+                        "connections (zt_conn_memory: connection, record "
+                        "buffers, handshake state, cipher contexts).");
+    p = ngx_slprintf(p, last, "zigtls_connection_memory_bytes %uA\n",
+                     sh->conn_memory);
 
     ngx_zigtls_ops_help(p, last, "zigtls_handshakes_in_progress", "gauge",
                         "Handshakes started and not yet ended.");

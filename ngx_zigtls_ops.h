@@ -112,6 +112,7 @@ typedef struct {
     ngx_atomic_t               key_updates;
     ngx_atomic_t               bytes_in;
     ngx_atomic_t               bytes_out;
+    ngx_atomic_t               conn_memory;    /* zt_conn_memory, all open */
     ngx_atomic_t               latency[NGX_ZIGTLS_OPS_NBUCKETS + 1];
     ngx_atomic_t               latency_sum_us;
     ngx_atomic_t               latency_count;
@@ -229,6 +230,7 @@ void ngx_zigtls_ops_handshake_failed(ngx_zigtls_conn_t *zc,
     ngx_uint_t reason);
 void ngx_zigtls_ops_conn_close(ngx_zigtls_conn_t *zc);
 void ngx_zigtls_ops_bytes(ngx_uint_t in, size_t n);
+void ngx_zigtls_ops_memory(ngx_zigtls_conn_t *zc);
 
 
 #endif /* _NGX_ZIGTLS_OPS_H_INCLUDED_ */

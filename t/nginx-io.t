@@ -9,7 +9,11 @@
 #     40 ms on Linux; an answer here takes well under a millisecond);
 #   - HTTP/2: the HEADERS and DATA of a response, written by nginx in two
 #     send_chain calls, leave in one record and one send (strace);
-#   - a burst of 40 small client records is taken with a few reads.
+#   - a burst of 40 small client records is taken with a few reads;
+#   - an idle connection holds no record buffer or cipher context, right
+#     after the handshake and after a keep-alive response: the status
+#     page's zigtls_connection_memory_bytes (zt_conn_memory of every open
+#     connection) stays under 1 kB per connection.
 
 use strict;
 use warnings;
@@ -19,6 +23,7 @@ use Time::HiRes ();
 use lib 't/lib';
 use ZtNginx;
 use ZtTest qw(run need_bin start_bg stop_pid wait_port);
+use ZtProm;
 
 need_bin('python3');
 
@@ -57,6 +62,12 @@ ok(wait_port($t->port(3), 10), 'echo backend listening')
 $t->write_conf(<<'CONF');
 http {
     access_log off;
+    zigtls_zone io:256k;
+
+    server {
+        listen 127.0.0.1:%%PORT_2%%;
+        location = /metrics { zigtls_status prometheus; }
+    }
 
     server {
         listen 127.0.0.1:%%PORT_0%%;
@@ -238,6 +249,75 @@ SKIP: {
        "burst: taken with few reads ($conn_reads for the whole "
        . "connection, $sent records)")
         or diag(join("\n", map { "@$_" } @$calls));
+}
+
+# ---- memory of idle connections (the status page's gauge) ------------------------
+
+sub conn_memory {
+    my $r = run(['curl', '-sS', '--max-time', '10',
+                 'http://127.0.0.1:' . $t->port(2) . '/metrics'], 20);
+    my ($v) = $r->{out} =~ /^zigtls_connection_memory_bytes (\d+)$/m;
+    my ($a) = $r->{out} =~ /^zigtls_connections_active (\d+)$/m;
+    return ($v, $a);
+}
+
+my $idle = $t->write_file('tmp/idle.py', <<'PY');
+import socket, ssl, sys, time
+port, n, ready, go = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+import os
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+conns = []
+for i in range(n):
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    conns.append(ctx.wrap_socket(s, server_hostname="localhost"))
+open(ready, "w").write("handshaken\n")
+for _ in range(200):
+    if os.path.exists(go):
+        break
+    time.sleep(0.05)
+for t in conns:
+    t.sendall(b"GET /small HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    buf = b""
+    while b"\r\n\r\nok\n" not in buf:
+        buf += t.recv(4096)
+open(ready, "a").write("answered\n")
+time.sleep(30)
+PY
+
+{
+    my ($m0, $a0) = conn_memory();
+    ok(defined $m0 && defined $a0, "gauge read ($m0 bytes, $a0 connections)");
+    my $rf = $t->dir . '/tmp/idle.ready';
+    my $gf = $t->dir . '/tmp/idle.go';
+    my $ipid = start_bg({ stderr => $t->dir . '/logs/idle.log' },
+                        'python3', $idle, $t->port(0), 10, $rf, $gf);
+    my $wait = sub {
+        my ($re) = @_;
+        for (1 .. 400) {
+            my $txt = -f $rf ? ZtTest::slurp($rf) : '';
+            return 1 if $txt =~ $re;
+            select(undef, undef, undef, 0.05);
+        }
+        return 0;
+    };
+    ok($wait->(qr/handshaken/), '10 connections past the handshake');
+    select(undef, undef, undef, 0.3);
+    my ($m1, $a1) = conn_memory();
+    my $per = ($m1 - $m0) / 10;
+    is($a1 - $a0, 10, '10 more connections open');
+    ok($per > 0 && $per <= 1024,
+       "right after the handshake: $per bytes per idle connection");
+    open(my $g, '>', $gf) or die "$gf: $!";
+    close $g;
+    ok($wait->(qr/answered/), 'each got a keep-alive response');
+    select(undef, undef, undef, 0.3);
+    my ($m2) = conn_memory();
+    $per = ($m2 - $m0) / 10;
+    ok($per > 0 && $per <= 1024,
+       "after a keep-alive response: $per bytes per idle connection");
+    stop_pid($ipid, 3);
 }
 
 $t->stop;
