@@ -1248,9 +1248,12 @@ ngx_zigtls_recv(ngx_connection_t *c, u_char *buf, size_t size)
             return 0;
         }
 
-        if (rn > 0 && (size_t) rn < len) {
-            /* a short read: the socket has nothing more for now */
-            c->read->ready = 0;
+        if (rn > 0 && !c->read->ready) {
+            /*
+             * the raw recv saw a short read and no pending EOF (epoll
+             * with EPOLLRDHUP): the socket has nothing more for now, no
+             * need to ask it again
+             */
 
             if (total) {
                 return total;

@@ -24,6 +24,8 @@
  *   -u path     request path (default /small)
  *   -S steps    idle: number of steps (default 2)
  *   -t secs     idle: longest time to hold the connections (default 120)
+ *   -H          idle: no request, the connections idle right after their
+ *               handshake
  *
  * hs prints one line of facts about the handshakes it saw: count, failures,
  * resumed handshakes (must be 0), NewSessionTickets received (per
@@ -55,6 +57,7 @@ static const char *g_groups = "X25519";
 static const char *g_sigalgs;
 static const char *g_suites = "TLS_AES_128_GCM_SHA256";
 static const char *g_path = "/small";
+static int g_no_request;
 static int g_port;
 static SSL_CTX *g_ctx;
 static long g_tickets; /* NewSessionTickets seen by this process */
@@ -299,7 +302,8 @@ static int do_idle(int n, int steps, int hold)
     for (int s = 1; s <= steps; s++) {
         int upto = (int)((long)n * s / steps);
         for (; done < upto; done++) {
-            if (c_open(&cs[done]) < 0 || request(&cs[done], 1) < 0) {
+            if (c_open(&cs[done]) < 0 ||
+                (!g_no_request && request(&cs[done], 1) < 0)) {
                 fprintf(stderr, "nginx-client: idle connection %d failed\n",
                         done);
                 return 1;
@@ -322,7 +326,7 @@ int main(int argc, char **argv)
     const char *mode = argv[1];
     int n = 1000, procs = 2, steps = 2, hold = 120, opt;
     optind = 2;
-    while ((opt = getopt(argc, argv, "n:P:pg:s:c:u:S:t:")) != -1) {
+    while ((opt = getopt(argc, argv, "n:P:pg:s:c:u:S:t:H")) != -1) {
         switch (opt) {
         case 'n': n = atoi(optarg); break;
         case 'P': procs = atoi(optarg); break;
@@ -333,6 +337,7 @@ int main(int argc, char **argv)
         case 'u': g_path = optarg; break;
         case 'S': steps = atoi(optarg); break;
         case 't': hold = atoi(optarg); break;
+        case 'H': g_no_request = 1; break;
         default: goto usage;
         }
     }
