@@ -259,10 +259,8 @@ for when in handshake response; do
         opts=(-c TLS_AES_128_GCM_SHA256 -g X25519); port=$P_ZT_EC
         [ $side = openssl ] && port=$P_OS_EC
         [ $side = plain ] && { opts=(-p); port=$P_PLAIN; }
-        if [ $when = handshake ]; then
-            [ $side = plain ] && { MEM[${when}_$side]=-; stop $side; continue; }
-            opts+=(-H)
-        fi
+        # plain: connected, no request; TLS: right after the handshake
+        [ $when = handshake ] && opts+=(-H)
         MEM[${when}_$side]=$(idle_kb "$w" "$port" "${opts[@]}")
         stop $side
     done
