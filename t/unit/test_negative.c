@@ -1036,8 +1036,36 @@ static void legacy_high_case(void)
     zt_config_free(cfg);
 }
 
+/* legacy_record_version MUST be ignored (RFC 8446 5.1): a ClientHello
+ * record claiming 0x0000 or 0xffff is served like any other; the choice
+ * behind the disabled BoGo test GarbageInitialRecordVersion-TLS13 */
+static void record_version_case(void)
+{
+    static const uint16_t versions[] = {0x0000, 0x0301, 0xffff};
+    zt_config *cfg = tsrv_config(TSRV_ED25519);
+    uint8_t msg[4096], rec[8192];
+    size_t i, n;
+    tcli t;
+
+    for (i = 0; i < sizeof(versions) / sizeof(versions[0]); i++) {
+        zt_conn *s = zt_conn_new(cfg);
+        tcli_init(&t);
+        n = tcli_client_hello(&t, msg, sizeof(msg));
+        n = tcli_record(ZT_CT_HANDSHAKE, msg, n, rec);
+        rec[1] = (uint8_t)(versions[i] >> 8);
+        rec[2] = (uint8_t)versions[i];
+        CHECK_MSG(tsrv_feed(s, rec, n, 0) == ZT_OK,
+                  "record version %04x refused", versions[i]);
+        CHECK(zt_conn_state(s) & ZT_ST_HAS_OUTPUT);
+        tcli_free(&t);
+        zt_conn_free(s);
+    }
+    zt_config_free(cfg);
+}
+
 void suite_negative(void)
 {
+    record_version_case();
     flood_cases();
     size_cap_cases();
     legacy_high_case();
