@@ -8,6 +8,8 @@
  *                 [--cert ... --key ...] [--ciphers LIST] [--groups LIST]
  *                 [--alpn LIST] [--pidfile FILE] [--handshake-timeout MS]
  *                 [--idle-timeout MS] [--max-clients N] [--quiet]
+ *                 [--tickets | --ticket-key FILE ...] [--ticket-lifetime S]
+ *                 [--early-data BYTES]
  *
  * Every HTTP/1.x request (anything up to an empty line) is answered with a
  * small HTML page naming what the handshake settled. Keep-alive is honoured.
@@ -72,6 +74,7 @@ struct client {
     unsigned dead : 1;        /* to be freed */
     unsigned end_logged : 1;  /* the failure was logged (log it once) */
     size_t req_len;
+    size_t req_early; /* bytes at the front of req that came as 0-RTT */
     size_t discard; /* request body bytes still to skip */
     size_t resp_len, resp_off;
     uint64_t stream_left, stream_off; /* /bytes/N body still to send */
@@ -92,6 +95,8 @@ struct server {
     uint64_t idle_timeout_ms;
     uint64_t accept_paused_until;
     int quiet;
+    zt_ticket_keys *ring; /* session tickets (NULL: off) */
+    void *replay;         /* 0-RTT replay table */
 };
 
 static volatile sig_atomic_t g_stop, g_stats;
@@ -111,6 +116,16 @@ static uint64_t clock_cb(void *arg)
 {
     (void)arg;
     return now_ms();
+}
+
+/* Tickets cross processes: their clock is the wall clock. */
+static uint64_t wall_cb(void *arg)
+{
+    struct timespec ts;
+
+    (void)arg;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -194,12 +209,20 @@ static void usage(FILE *f)
             "                     [--idle-timeout MS] [--max-clients N] "
             "[--quiet]\n"
             "                     [--key-update-limit RECORDS]\n"
+            "                     [--tickets | --ticket-key FILE ...] "
+            "[--ticket-lifetime S]\n"
+            "                     [--early-data BYTES]\n"
             "  --ciphers  colon-separated TLS 1.3 suites, server preference\n"
             "             e.g. TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_"
             "SHA256\n"
             "  --groups   colon-separated, e.g. x25519mlkem768:x25519:secp256r1\n"
             "  --alpn     comma- or colon-separated, e.g. http/1.1\n"
             "  --quiet    log failed handshakes only\n"
+            "  --tickets  session tickets under a key made at start\n"
+            "  --ticket-key  a 48- or 80-byte key file (`openssl rand 80`);\n"
+            "             the first seals, the others open\n"
+            "  --early-data  accept up to BYTES of 0-RTT (replay table in "
+            "memory)\n"
             "  --key-update-limit  records sent under one key before the "
             "server\n"
             "             rotates it with a KeyUpdate (default: the core's)\n");
@@ -310,7 +333,7 @@ static void log_handshake_ok(struct server *srv, struct client *cl)
     if (srv->quiet)
         return;
     logf_("%s handshake ok version=%s cipher=%s group=%s sigalg=%s alpn=%s "
-          "sni=%s hrr=%d ms=%llu",
+          "sni=%s hrr=%d resumed=%d psk=%s early=%s tickets=%u ms=%llu",
           cl->peer, ver == ZT_TLS13 ? "TLSv1.3" : "unknown",
           name_or_hex(zt_cipher_suite_name(zt_conn_cipher_suite(c)),
                       zt_conn_cipher_suite(c), b1, sizeof b1),
@@ -319,6 +342,9 @@ static void log_handshake_ok(struct server *srv, struct client *cl)
           name_or_hex(zt_sigalg_name(zt_conn_sigalg(c)), zt_conn_sigalg(c), b3,
                       sizeof b3),
           nz(zt_conn_alpn(c)), nz(zt_conn_sni(c)), zt_conn_hrr(c) ? 1 : 0,
+          zt_conn_resumed(c), zt_psk_result_str(zt_conn_psk_result(c)),
+          zt_early_result_str(zt_conn_early_result(c)),
+          zt_conn_tickets_sent(c),
           (unsigned long long)zt_conn_handshake_ms(c));
 }
 
@@ -331,9 +357,11 @@ static void log_handshake_failed(struct client *cl, const char *reason)
     if (!reason)
         reason = zt_err_str(e);
     logf_("%s handshake failed reason=%s alert_sent=%s alert_received=%s "
-          "bytes_in=%llu",
+          "psk=%s early=%s bytes_in=%llu",
           cl->peer, nz(reason), nz(zt_alert_str(zt_conn_alert_sent(cl->tls))),
           nz(zt_alert_str(zt_conn_alert_received(cl->tls))),
+          zt_psk_result_str(zt_conn_psk_result(cl->tls)),
+          zt_early_result_str(zt_conn_early_result(cl->tls)),
           (unsigned long long)cl->bytes_in);
 }
 
@@ -512,7 +540,8 @@ static void build_response(struct client *cl, size_t head_len)
         "<p>This page was served over TLS 1.3 by zigtls-server, the "
         "standalone example of the zigtls core.</p>\n<pre>\n"
         "protocol: %s\ncipher: %s\ngroup: %s\nsigalg: %s\nalpn: %s\n"
-        "sni: %s\nhrr: %s\nrequest: %u on this connection\npath: %s\n"
+        "sni: %s\nhrr: %s\nresumed: %s\nearly_data: %s\n"
+        "request: %u on this connection\npath: %s\n"
         "</pre>\n</body></html>\n",
         zt_conn_version(c) == ZT_TLS13 ? "TLSv1.3" : "unknown",
         name_or_hex(zt_cipher_suite_name(zt_conn_cipher_suite(c)),
@@ -522,7 +551,8 @@ static void build_response(struct client *cl, size_t head_len)
         name_or_hex(zt_sigalg_name(zt_conn_sigalg(c)), zt_conn_sigalg(c), b3,
                     sizeof b3),
         nz(zt_conn_alpn(c)), e_sni[0] ? e_sni : "-",
-        zt_conn_hrr(c) ? "yes" : "no", cl->requests, e_path);
+        zt_conn_hrr(c) ? "yes" : "no", zt_conn_resumed(c) ? "yes" : "no",
+        cl->req_early ? "1" : "0", cl->requests, e_path);
     if (blen < 0 || (size_t)blen >= sizeof body)
         blen = (int)strlen(body);
 
@@ -557,6 +587,14 @@ static void build_error(struct client *cl, const char *status)
     cl->close_after = 1;
 }
 
+/* Drop n bytes from the front of the request buffer. */
+static void req_consume(struct client *cl, size_t n)
+{
+    memmove(cl->req, cl->req + n, cl->req_len - n);
+    cl->req_len -= n;
+    cl->req_early = cl->req_early > n ? cl->req_early - n : 0;
+}
+
 /* Look for complete request heads in cl->req and answer the first one. */
 static void http_process(struct client *cl)
 {
@@ -567,16 +605,14 @@ static void http_process(struct client *cl)
     if (cl->discard && cl->req_len) {
         size_t d = cl->discard < cl->req_len ? cl->discard : cl->req_len;
 
-        memmove(cl->req, cl->req + d, cl->req_len - d);
-        cl->req_len -= d;
+        req_consume(cl, d);
         cl->discard -= d;
     }
     if (cl->discard)
         return;
     /* tolerate empty lines before a request (RFC 9112 section 2.2) */
     while (cl->req_len && (cl->req[0] == '\r' || cl->req[0] == '\n')) {
-        memmove(cl->req, cl->req + 1, cl->req_len - 1);
-        cl->req_len--;
+        req_consume(cl, 1);
     }
     for (i = 0; i + 1 < cl->req_len; i++) {
         size_t head_len = 0;
@@ -587,8 +623,7 @@ static void http_process(struct client *cl)
             head_len = i + 4;
         if (head_len) {
             build_response(cl, head_len);
-            memmove(cl->req, cl->req + head_len, cl->req_len - head_len);
-            cl->req_len -= head_len;
+            req_consume(cl, head_len);
             return;
         }
     }
@@ -759,6 +794,8 @@ static void pull_plaintext(struct client *cl, int *progress)
         take = len < room ? len : room;
         memcpy(cl->req + cl->req_len, p, take);
         cl->req_len += take;
+        if (zt_app_data_early(cl->tls)) /* 0-RTT: replayable (RFC 8470) */
+            cl->req_early = cl->req_len;
         zt_app_data_done(cl->tls, take);
         *progress = 1;
         http_process(cl);
@@ -860,7 +897,8 @@ static void client_step(struct server *srv, struct client *cl)
             }
             return;
         }
-        if (st & ZT_ST_HANDSHAKE_DONE) {
+        /* requests in accepted 0-RTT are answered at 0.5-RTT, marked */
+        if (st & (ZT_ST_HANDSHAKE_DONE | ZT_ST_EARLY_DATA)) {
             pull_plaintext(cl, &progress);
             push_response(cl, &progress);
             st = zt_conn_state(cl->tls);
@@ -870,7 +908,9 @@ static void client_step(struct server *srv, struct client *cl)
              * truncation and took the failure path above.) */
             if ((st & ZT_ST_PEER_CLOSED) || cl->rd_eof)
                 cl->close_after = 1;
-            if (!cl->closing && cl->close_after && cl->resp_len == 0) {
+            /* not before the client Finished of a 0-RTT handshake */
+            if (!cl->closing && cl->close_after && cl->resp_len == 0 &&
+                !(st & ZT_ST_EARLY_DATA)) {
                 (void)zt_close(cl->tls);
                 cl->closing = 1;
                 progress = 1;
@@ -1207,6 +1247,77 @@ static int parse_ms(const char *s, uint64_t *out)
     return 0;
 }
 
+/* A ticket key file: exactly 48 or 80 bytes, as `openssl rand 80` writes. */
+static int read_ticket_key(const char *path, uint8_t *key, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    size_t n;
+
+    if (!f) {
+        fprintf(stderr, "zigtls-server: %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    n = fread(key, 1, ZT_TICKET_KEY_LONG + 1, f);
+    fclose(f);
+    if (n != ZT_TICKET_KEY_SHORT && n != ZT_TICKET_KEY_LONG) {
+        fprintf(stderr, "zigtls-server: %s: %zu bytes, want 48 or 80\n",
+                path, n);
+        return -1;
+    }
+    *len = n;
+    return 0;
+}
+
+/* Session tickets (keys from files, or one made now) and 0-RTT with a
+ * replay table of 16384 ClientHellos in this process. */
+static int setup_tickets(struct server *srv, const char *const *files,
+                         size_t n, unsigned long lifetime, unsigned long early)
+{
+    uint8_t key[ZT_TICKET_KEY_LONG + 1];
+    size_t i, len = ZT_TICKET_KEY_LONG, bytes;
+    int rc = 0;
+
+    srv->ring = zt_ticket_keys_new();
+    if (!srv->ring)
+        return -1;
+    for (i = 0; i < n && rc == 0; i++) {
+        rc = read_ticket_key(files[i], key, &len);
+        if (rc == 0 && zt_ticket_keys_add(srv->ring, key, len) != ZT_OK) {
+            fprintf(stderr, "zigtls-server: %s: a key with this id is "
+                            "already loaded\n", files[i]);
+            rc = -1;
+        }
+    }
+    if (n == 0 && (zt_ticket_key_generate(key) != 0 ||
+                   zt_ticket_keys_add(srv->ring, key, len) != ZT_OK))
+        rc = -1;
+    memset(key, 0, sizeof key);
+    if (rc < 0)
+        return -1;
+    zt_config_set_ticket_keys(srv->cfg, srv->ring);
+    zt_config_set_wall_clock(srv->cfg, wall_cb, NULL);
+    if (lifetime &&
+        zt_config_set_ticket_lifetime(srv->cfg, (uint32_t)lifetime) != ZT_OK)
+        return -1;
+    if (early) {
+        /* the replay table is this process's: 0-RTT of tickets another
+         * process issued is refused (they resume in 1-RTT) */
+        if (zt_ticket_key_generate(key) != 0 ||
+            zt_config_set_node_id(srv->cfg, key, 16) != ZT_OK)
+            return -1;
+        memset(key, 0, sizeof key);
+        bytes = zt_replay_table_bytes(16384);
+        srv->replay = malloc(bytes);
+        if (!srv->replay ||
+            zt_replay_table_init(srv->replay, bytes, wall_cb(NULL)) == 0 ||
+            zt_config_set_max_early_data(srv->cfg, (uint32_t)early) != ZT_OK)
+            return -1;
+        zt_config_set_replay_filter(srv->cfg, zt_replay_table_check,
+                                    srv->replay);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     struct server srv;
@@ -1214,6 +1325,10 @@ int main(int argc, char **argv)
     const char *alpn = NULL, *pidfile = NULL;
     uint64_t key_update_limit = 0;
     const char *certs[ZT_MAX_CREDENTIALS], *keys[ZT_MAX_CREDENTIALS];
+    const char *tkeys[ZT_TICKET_KEYS_MAX];
+    size_t n_tkeys = 0;
+    int tickets = 0;
+    unsigned long lifetime = 0, early = 0;
     size_t n_certs = 0, n_keys = 0, i;
     struct sigaction sa;
     int rc = 1, a, pid_written = 0;
@@ -1236,6 +1351,10 @@ int main(int argc, char **argv)
         }
         if (strcmp(opt, "--quiet") == 0) {
             srv.quiet = 1;
+            continue;
+        }
+        if (strcmp(opt, "--tickets") == 0) {
+            tickets = 1;
             continue;
         }
         if (!val) {
@@ -1287,6 +1406,28 @@ int main(int argc, char **argv)
                 return 2;
             }
             key_update_limit = v;
+        } else if (strcmp(opt, "--ticket-key") == 0) {
+            if (n_tkeys == ZT_TICKET_KEYS_MAX) {
+                fprintf(stderr, "zigtls-server: at most %d ticket keys\n",
+                        ZT_TICKET_KEYS_MAX);
+                return 2;
+            }
+            tkeys[n_tkeys++] = val;
+            tickets = 1;
+        } else if (strcmp(opt, "--ticket-lifetime") == 0 ||
+                   strcmp(opt, "--early-data") == 0) {
+            char *end;
+            unsigned long v = strtoul(val, &end, 10);
+
+            if (*end || end == val || v > (1ul << 24) ||
+                (opt[2] == 't' && (v == 0 || v > ZT_MAX_TICKET_LIFETIME))) {
+                fprintf(stderr, "zigtls-server: bad %s '%s'\n", opt, val);
+                return 2;
+            }
+            if (opt[2] == 't')
+                lifetime = v;
+            else
+                early = v;
         } else if (strcmp(opt, "--max-clients") == 0) {
             char *end;
             unsigned long v = strtoul(val, &end, 10);
@@ -1350,6 +1491,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "zigtls-server: --alpn: bad list '%s'\n", alpn);
         goto out;
     }
+    if ((early || lifetime) && !tickets) {
+        fprintf(stderr, "zigtls-server: --early-data and --ticket-lifetime "
+                        "need --tickets or --ticket-key\n");
+        goto out;
+    }
+    if (tickets && setup_tickets(&srv, tkeys, n_tkeys, lifetime, early) < 0)
+        goto out;
 
     raise_fd_limit(srv.max_clients);
     srv.clients = calloc(srv.max_clients, sizeof *srv.clients);
@@ -1402,6 +1550,8 @@ out:
         unlink(pidfile);
     free(srv.clients);
     zt_config_free(srv.cfg);
+    zt_ticket_keys_free(srv.ring);
+    free(srv.replay);
     if (g_sigpipe[0] >= 0)
         close(g_sigpipe[0]);
     if (g_sigpipe[1] >= 0)

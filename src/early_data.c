@@ -94,10 +94,8 @@ zt_err zt_early_decide(zt_conn *c, const zt_ch *ch)
     zt_early_result r;
     zt_err e;
 
-    if (!ch->has_early_data) {
-        c->early_result = ZT_EARLY_NONE;
-        return ZT_OK;
-    }
+    if (!ch->has_early_data)
+        return ZT_OK; /* none, or refused at the HelloRetryRequest */
     if (!c->resumed)
         r = ZT_EARLY_NO_PSK;
     else if (u->max_early == 0 || u->replay == NULL || s->max_early == 0 ||

@@ -845,7 +845,7 @@ uint8_t zt_conn_alert_received(const zt_conn *c)
 
 uint16_t zt_conn_version(const zt_conn *c)
 {
-    return c->done ? ZT_TLS13 : 0;
+    return c->done || c->early_ok ? ZT_TLS13 : 0;
 }
 
 uint16_t zt_conn_cipher_suite(const zt_conn *c)

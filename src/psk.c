@@ -43,8 +43,11 @@ static zt_psk_result usable(const zt_conn *c, const zt_session *s,
 
     if (si == NULL || s->psk_len != zt_hash_len(si->hash))
         return ZT_PSK_BAD_TICKET;
-    if (now > end || now < s->auth_ms ||
-        now - s->auth_ms > (uint64_t)ZT_MAX_TICKET_LIFETIME * 1000)
+    /* a node whose clock runs ahead may have issued it "in the future":
+     * fine here, the 0-RTT freshness check is the strict one */
+    if (now > end || (now > s->auth_ms && now - s->auth_ms >
+                                              (uint64_t)ZT_MAX_TICKET_LIFETIME *
+                                                  1000))
         return ZT_PSK_EXPIRED;
     /* the same server{}, under the same verification policy */
     if (s->ctx_len != u->session_ctx_len ||

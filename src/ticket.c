@@ -160,6 +160,13 @@ zt_err zt_ticket_keys_rotate(zt_ticket_keys *ring, const uint8_t *key,
     return ZT_OK;
 }
 
+int zt_ticket_key_generate(uint8_t key[ZT_TICKET_KEY_LONG])
+{
+    if (zt_crypto_init() != 0)
+        return -1;
+    return zt_sys_random(NULL, key, ZT_TICKET_KEY_LONG) ? -1 : 0;
+}
+
 size_t zt_ticket_keys_count(const zt_ticket_keys *ring)
 {
     return ring ? ring->n : 0;

@@ -394,6 +394,10 @@ zt_err zt_ticket_keys_add(zt_ticket_keys *ring, const uint8_t *key,
 zt_err zt_ticket_keys_rotate(zt_ticket_keys *ring, const uint8_t *key,
                              size_t len, uint64_t now_ms,
                              uint64_t keep_ms) ZT_WUR;
+/* A fresh key (ZT_TICKET_KEY_LONG bytes: random id and secret) from the
+ * system's random source, for rings an embedder rotates itself; 0 on
+ * success. Wipe it after use. */
+int zt_ticket_key_generate(uint8_t key[ZT_TICKET_KEY_LONG]) ZT_WUR;
 size_t zt_ticket_keys_count(const zt_ticket_keys *ring);
 /* Id of key i (0 seals); 0 on success. */
 int zt_ticket_keys_id(const zt_ticket_keys *ring, size_t i,

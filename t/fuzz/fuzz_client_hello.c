@@ -67,6 +67,36 @@ static void check_ja4(const uint8_t *data, size_t size, int parsed)
     }
 }
 
+/* An accepted pre_shared_key (RFC 8446 4.2.11): it is the last extension
+ * (its end is the input's), as many binders as identities, each identity
+ * non-empty with its age, each binder 32..255 bytes, and the Truncate()
+ * point right before the binders list. */
+static void check_psk(const zt_ch *ch, const uint8_t *lo, const uint8_t *hi)
+{
+    zt_cur ids = ch->psk_identities, b = ch->psk_binders, v;
+    const uint8_t *age;
+    size_t n_ids = 0, n_b = 0;
+
+    touch_cur(ids, lo, hi);
+    touch_cur(b, lo, hi);
+    if (b.end != hi || ch->psk_cut == NULL || ch->psk_cut + 2 != b.p ||
+        ch->psk_cut != ids.end)
+        abort();
+    while (zt_cur_left(&ids)) {
+        if (zt_cur_vec(&ids, 2, &v) || zt_cur_left(&v) == 0 ||
+            zt_cur_bytes(&ids, 4, &age))
+            abort();
+        n_ids++;
+    }
+    while (zt_cur_left(&b)) {
+        if (zt_cur_vec(&b, 1, &v) || zt_cur_left(&v) < 32)
+            abort();
+        n_b++;
+    }
+    if (n_ids == 0 || n_ids != n_b)
+        abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const uint8_t *hi = data + size;
@@ -105,6 +135,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (ch.has_cookie && zt_cur_left(&ch.cookie) == 0)
         abort();
     if (ch.has_record_size_limit && ch.record_size_limit < 64)
+        abort();
+    if (ch.has_psk)
+        check_psk(&ch, data, hi);
+    else if (zt_cur_left(&ch.psk_identities) || ch.psk_cut != NULL)
+        abort();
+    if (ch.psk_modes & ~(ZT_PSK_MODE_KE | ZT_PSK_MODE_DHE_KE))
+        abort();
+    if (ch.psk_modes && !ch.has_psk_modes)
         abort();
     return 0;
 }

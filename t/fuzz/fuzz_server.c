@@ -10,6 +10,11 @@
  *   bytes 2-3   chunk PRNG seed
  *   bytes 4-    what the client sends (records), e.g. a captured stream
  *
+ * Configurations 0-6 issue and resume tickets (a fixed ring key, a fixed
+ * wall clock) and accept 0-RTT with a replay table cleared for every input,
+ * so a recorded resumption (ticket of an earlier recording, binder, early
+ * data, EndOfEarlyData) replays to the end; configuration 7 has no tickets.
+ *
  * The server's randomness comes from a counter-based generator reset for
  * every input, and its clock is a counter, so a run is reproducible and a
  * stream recorded against the same configuration (record_server.c) replays
@@ -77,6 +82,15 @@ static uint64_t fz_clock(void *arg)
     return ++*t;
 }
 
+/* Sessions: the wall clock stands still, the ring key is fixed. */
+#define FZ_WALL 1700000000000ull
+static uint64_t fz_wall(void *arg)
+{
+    return FZ_WALL;
+}
+static zt_ticket_keys *fz_ring;
+static uint8_t fz_replay[4096];
+
 /* ---- configurations ---------------------------------------------------- */
 
 #define FZ_N_CONFIGS 8
@@ -118,6 +132,22 @@ static zt_config *make_config(unsigned sel)
         abort();
     if (sel & 4)
         zt_config_set_key_update_limit(cfg, 2);
+    if (sel != 7) {
+        uint8_t key[ZT_TICKET_KEY_LONG];
+        if (fz_ring == NULL) {
+            memset(key, 0x5a, sizeof(key));
+            fz_ring = zt_ticket_keys_new();
+            if (fz_ring == NULL ||
+                zt_ticket_keys_add(fz_ring, key, sizeof(key)) != ZT_OK)
+                abort();
+        }
+        zt_config_set_ticket_keys(cfg, fz_ring);
+        zt_config_set_wall_clock(cfg, fz_wall, NULL);
+        zt_config_set_replay_filter(cfg, zt_replay_table_check, fz_replay);
+        if (zt_config_set_max_early_data(cfg, 16384) != ZT_OK ||
+            zt_config_set_ticket_count(cfg, 2) != ZT_OK)
+            abort();
+    }
     return cfg;
 }
 
@@ -265,6 +295,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fz_cfg[sel % FZ_N_CONFIGS] = make_config(sel % FZ_N_CONFIGS);
     fz_rnd.ctr = 0;
     fz_time = 0;
+    if (zt_replay_table_init(fz_replay, sizeof(fz_replay), FZ_WALL - 1000) ==
+        0)
+        abort();
     memset(&r, 0, sizeof(r));
     r.c = zt_conn_new(fz_cfg[sel % FZ_N_CONFIGS]);
     if (r.c == NULL)

@@ -109,6 +109,37 @@ def variants(name, body):
     return {name + '-' + k: d for k, d in v.items()}
 
 
+def psk_variants(name, body):
+    """pre_shared_key, psk_key_exchange_modes and early_data variants of a
+    ClientHello that resumes (RFC 8448 section 4's)."""
+    prefix, exts = exts_of(body)
+    psk = [d for t, d in exts if t == 41][0]
+    rest = [(t, d) for t, d in exts if t != 41]
+    n = int.from_bytes(psk[:2], 'big')
+    ids, binders = psk[2:2 + n], psk[2 + n + 2:]
+    b0 = binders[1:1 + binders[0]]
+
+    def offered(ids_, binders_):
+        return (struct.pack('>H', len(ids_)) + ids_ +
+                struct.pack('>H', len(binders_)) + binders_)
+    v = {}
+    two = ids + ids
+    v['psk-two-ids-one-binder'] = build(prefix, rest + [(41, offered(two, binders))])
+    v['psk-two-ids'] = build(prefix, rest + [(41, offered(two, binders + binders))])
+    v['psk-binder-31'] = build(prefix, rest + [(41, offered(ids, b'\x1f' + b0[:31]))])
+    v['psk-binder-48'] = build(prefix, rest + [(41, offered(ids, b'\x30' + b0 + b0[:16]))])
+    v['psk-empty-identity'] = build(prefix, rest + [(41, offered(b'\x00\x00' + ids[-4:] + ids, binders + binders))])
+    v['psk-trailing'] = build(prefix, rest + [(41, psk + b'\x00')])
+    v['psk-no-modes'] = build(prefix, [(t, d) for t, d in rest if t != 45] + [(41, psk)])
+    v['psk-modes-empty'] = build(prefix, [(t, d if t != 45 else b'\x00') for t, d in rest] + [(41, psk)])
+    v['psk-ke-only'] = build(prefix, [(t, d if t != 45 else b'\x01\x00') for t, d in rest] + [(41, psk)])
+    v['psk-not-last'] = build(prefix, [(41, psk)] + rest)
+    v['early-no-psk'] = build(prefix, rest)
+    v['early-with-body'] = build(prefix, [(t, d if t != 42 else b'\x00') for t, d in rest] + [(41, psk)])
+    v['psk-no-sigalgs'] = build(prefix, [(t, d) for t, d in rest if t != 13] + [(41, psk)])
+    return {name + '-' + k: d for k, d in v.items()}
+
+
 def main():
     chs = {}
     client_streams = {}
@@ -145,6 +176,16 @@ def main():
         if base in chs:
             for name, b in variants(base, chs[base]).items():
                 out('fuzz_client_hello', name, b)
+    if 'rfc8448-sec4' in client_streams:
+        # the whole ClientHello (the trace's "ClientHello" row is the
+        # truncated one the binder covers), from its record
+        whole = next(records(client_streams['rfc8448-sec4']))[1][4:]
+        out('fuzz_client_hello', 'rfc8448-sec4-whole', whole)
+        for name, b in psk_variants('rfc8448-sec4', whole).items():
+            out('fuzz_client_hello', name, b)
+            # and as the first flight of a connection, for the engine
+            out('fuzz_server', name, bytes([0, 0, 0x12, 0x34]) +
+                record(22, hs_msg(1, b)))
     out('fuzz_client_hello', 'empty', b'')
     out('fuzz_client_hello', 'short', b'\x03\x03')
 

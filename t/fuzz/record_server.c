@@ -13,6 +13,10 @@
  *      build/libzigtls.a -lsodium -lcrypto
  *   build/record_server PORT SEL OUT &
  *   printf 'hello\nk\nK\nQ\n' | openssl s_client -connect 127.0.0.1:PORT
+ *
+ * A resumption with 0-RTT: record a first session with
+ * `-sess_out sess.pem`, then a second with `-sess_in sess.pem -early_data
+ * FILE` (the ticket opens because the ring key and clock are fixed).
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -59,6 +63,7 @@ int main(int argc, char **argv)
     fz_cfg[sel % FZ_N_CONFIGS] = make_config(sel % FZ_N_CONFIGS);
     fz_rnd.ctr = 0;
     fz_time = 0;
+    (void)zt_replay_table_init(fz_replay, sizeof(fz_replay), FZ_WALL - 1000);
     c = zt_conn_new(fz_cfg[sel % FZ_N_CONFIGS]);
     ls = socket(AF_INET, SOCK_STREAM, 0);
     setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));

@@ -367,6 +367,11 @@ static void lifetimes(zt_ticket_keys *ring)
     s = full(cfg, &a);
     CHECK_EQ_INT(a.tickets[0].lifetime, ZT_MAX_TICKET_LIFETIME);
     zt_conn_free(s);
+    /* a node whose clock is a minute behind the issuer's still resumes */
+    now_ms = t0 - 60000;
+    r = resume(cfg, &a, &b, 1000, 0);
+    CHECK(zt_conn_resumed(r));
+    zt_conn_free(r);
     now_ms = t0 + 6ull * 86400 * 1000; /* six days later */
     r = resume(cfg, &a, &b, 1000, 0);
     CHECK(zt_conn_resumed(r));
@@ -775,6 +780,19 @@ static void early_refused(zt_ticket_keys *ring)
         CHECK(offer(s, &t, 100) == ZT_OK);
         CHECK_EQ_INT(zt_conn_early_result(s), ZT_EARLY_NO_PSK);
         CHECK(finish(s, &t) == ZT_OK);
+        zt_conn_free(s);
+    }
+    /* 0-RTT offered, then a HelloRetryRequest: resumed in CH2, no 0-RTT */
+    {
+        zt_conn *s = zt_conn_new(cfg);
+        reinit(&t);
+        tcli_resume(&t, &a, 0, 10);
+        t.sni = "example.com";
+        t.n_shares = 0;
+        CHECK(offer(s, &t, 100) == ZT_OK && t.got_hrr);
+        CHECK(offer(s, &t, 0) == ZT_OK && finish(s, &t) == ZT_OK);
+        CHECK(zt_conn_resumed(s) && !zt_conn_early_data_accepted(s));
+        CHECK_EQ_INT(zt_conn_early_result(s), ZT_EARLY_HRR);
         zt_conn_free(s);
     }
     /* not the first identity */
