@@ -199,6 +199,18 @@ static ngx_http_variable_t  ngx_http_zigtls_vars[] = {
     { ngx_string("zigtls_handshake_time"), NULL, ngx_http_zigtls_variable,
       NGX_ZIGTLS_VAR_HANDSHAKE_TIME, NGX_HTTP_VAR_CHANGEABLE, 0 },
 
+    { ngx_string("zigtls_ja4"), NULL, ngx_http_zigtls_variable,
+      NGX_ZIGTLS_VAR_JA4 + ZT_JA4, NGX_HTTP_VAR_CHANGEABLE, 0 },
+
+    { ngx_string("zigtls_ja4_r"), NULL, ngx_http_zigtls_variable,
+      NGX_ZIGTLS_VAR_JA4 + ZT_JA4_R, NGX_HTTP_VAR_CHANGEABLE, 0 },
+
+    { ngx_string("zigtls_ja4_o"), NULL, ngx_http_zigtls_variable,
+      NGX_ZIGTLS_VAR_JA4 + ZT_JA4_O, NGX_HTTP_VAR_CHANGEABLE, 0 },
+
+    { ngx_string("zigtls_ja4_ro"), NULL, ngx_http_zigtls_variable,
+      NGX_ZIGTLS_VAR_JA4 + ZT_JA4_RO, NGX_HTTP_VAR_CHANGEABLE, 0 },
+
       ngx_http_null_variable
 };
 
@@ -1124,7 +1136,7 @@ ngx_http_zigtls_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
 static ngx_int_t
 ngx_http_zigtls_postconfiguration(ngx_conf_t *cf)
 {
-    ngx_uint_t                  p, a, s, i;
+    ngx_uint_t                  p, a, s, i, forms;
     ngx_hash_key_t             *key;
     ngx_http_variable_t        *v;
     ngx_http_conf_port_t       *port;
@@ -1194,6 +1206,18 @@ ngx_http_zigtls_postconfiguration(ngx_conf_t *cf)
     }
 
     /*
+     * JA4 fingerprints are kept only when the configuration names them
+     * (log_format, map, limit_req_zone, ...: every such use is indexed)
+     */
+
+    forms = 0;
+    v = cmcf->variables.elts;
+
+    for (i = 0; i < cmcf->variables.nelts; i++) {
+        forms |= ngx_zigtls_ja4_form(&v[i].name);
+    }
+
+    /*
      * cscf->server_names lives in the configuration's temporary pool: keep
      * a copy of each zigtls server's names for SNI checks at run time
      */
@@ -1206,6 +1230,8 @@ ngx_http_zigtls_postconfiguration(ngx_conf_t *cf)
         if (!zscf->enable) {
             continue;
         }
+
+        zscf->ja4_forms = forms;
 
         zscf->server_names = ngx_array_create(cf->pool,
                                   ngx_max(cscfp[s]->server_names.nelts, 1),

@@ -161,6 +161,18 @@ static ngx_stream_variable_t  ngx_stream_zigtls_vars[] = {
     { ngx_string("zigtls_handshake_time"), NULL, ngx_stream_zigtls_variable,
       NGX_ZIGTLS_VAR_HANDSHAKE_TIME, NGX_STREAM_VAR_CHANGEABLE, 0 },
 
+    { ngx_string("zigtls_ja4"), NULL, ngx_stream_zigtls_variable,
+      NGX_ZIGTLS_VAR_JA4 + ZT_JA4, NGX_STREAM_VAR_CHANGEABLE, 0 },
+
+    { ngx_string("zigtls_ja4_r"), NULL, ngx_stream_zigtls_variable,
+      NGX_ZIGTLS_VAR_JA4 + ZT_JA4_R, NGX_STREAM_VAR_CHANGEABLE, 0 },
+
+    { ngx_string("zigtls_ja4_o"), NULL, ngx_stream_zigtls_variable,
+      NGX_ZIGTLS_VAR_JA4 + ZT_JA4_O, NGX_STREAM_VAR_CHANGEABLE, 0 },
+
+    { ngx_string("zigtls_ja4_ro"), NULL, ngx_stream_zigtls_variable,
+      NGX_ZIGTLS_VAR_JA4 + ZT_JA4_RO, NGX_STREAM_VAR_CHANGEABLE, 0 },
+
       ngx_stream_null_variable
 };
 
@@ -496,9 +508,11 @@ ngx_stream_zigtls_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
 static ngx_int_t
 ngx_stream_zigtls_postconfiguration(ngx_conf_t *cf)
 {
-    ngx_uint_t                    i;
+    ngx_uint_t                    i, forms;
+    ngx_stream_variable_t        *v;
     ngx_stream_handler_pt        *h;
     ngx_zigtls_srv_conf_t        *zscf;
+    ngx_stream_core_srv_conf_t  **cscfp;
     ngx_stream_core_main_conf_t  *cmcf;
 #if (nginx_version >= 1025005)
     ngx_uint_t                    p, a, off;
@@ -573,6 +587,22 @@ ngx_stream_zigtls_postconfiguration(ngx_conf_t *cf)
     }
 
 #endif
+
+    /* JA4 fingerprints are kept only when the configuration names them */
+
+    forms = 0;
+    v = cmcf->variables.elts;
+
+    for (i = 0; i < cmcf->variables.nelts; i++) {
+        forms |= ngx_zigtls_ja4_form(&v[i].name);
+    }
+
+    cscfp = cmcf->servers.elts;
+
+    for (i = 0; i < cmcf->servers.nelts; i++) {
+        zscf = cscfp[i]->ctx->srv_conf[ngx_stream_zigtls_module.ctx_index];
+        zscf->ja4_forms = forms;
+    }
 
     h = ngx_array_push(&cmcf->phases[NGX_STREAM_SSL_PHASE].handlers);
     if (h == NULL) {

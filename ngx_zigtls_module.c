@@ -642,6 +642,7 @@ ngx_zigtls_create(ngx_connection_t *c, ngx_zigtls_srv_conf_t *conf,
     cln->data = zc;
 
     zt_conn_set_user(zc->zt, zc);
+    zt_conn_set_ja4(zc->zt, conf->ja4_forms);
 
     zc->c = c;
     zc->fd = c->fd;
@@ -1866,6 +1867,28 @@ ngx_zigtls_log_error(ngx_log_t *log, u_char *buf, size_t len)
 /* variables */
 
 
+ngx_uint_t
+ngx_zigtls_ja4_form(ngx_str_t *name)
+{
+    static ngx_str_t  names[ZT_JA4_FORMS] = {
+        ngx_string("zigtls_ja4"), ngx_string("zigtls_ja4_r"),
+        ngx_string("zigtls_ja4_o"), ngx_string("zigtls_ja4_ro")
+    };
+
+    ngx_uint_t  f;
+
+    for (f = 0; f < ZT_JA4_FORMS; f++) {
+        if (name->len == names[f].len
+            && ngx_strncmp(name->data, names[f].data, name->len) == 0)
+        {
+            return (ngx_uint_t) 1 << f;
+        }
+    }
+
+    return 0;
+}
+
+
 ngx_int_t
 ngx_zigtls_variable_value(ngx_pool_t *pool, ngx_connection_t *c,
     ngx_str_t *value, uintptr_t what)
@@ -1878,7 +1901,29 @@ ngx_zigtls_variable_value(ngx_pool_t *pool, ngx_connection_t *c,
 
     zc = ngx_zigtls_get(c);
 
-    if (zc == NULL || !zc->handshaked) {
+    if (zc == NULL) {
+        return NGX_DECLINED;
+    }
+
+    if (what >= NGX_ZIGTLS_VAR_JA4 && what <= NGX_ZIGTLS_VAR_JA4_LAST) {
+        /* known from the ClientHello on, for refused handshakes too */
+        s = zt_conn_ja4(zc->zt, (zt_ja4_form) (what - NGX_ZIGTLS_VAR_JA4));
+
+        if (s == NULL) {
+            return NGX_DECLINED;
+        }
+
+        value->len = ngx_strlen(s);
+        value->data = ngx_pnalloc(pool, value->len);
+        if (value->data == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(value->data, s, value->len);
+        return NGX_OK;
+    }
+
+    if (!zc->handshaked) {
         return NGX_DECLINED;
     }
 

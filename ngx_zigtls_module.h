@@ -57,6 +57,9 @@ typedef struct {
     ngx_msec_t                 handshake_timeout;
     size_t                     max_handshake;     /* ClientHello cap */
 
+    /* the JA4 forms the configuration's variables use (postconfiguration) */
+    ngx_uint_t                 ja4_forms;
+
     zt_config                 *zt;
 
     /* what ngx_zigtls_build_config() was given, for certificate reloads
@@ -159,8 +162,13 @@ enum {
     NGX_ZIGTLS_VAR_SERVER_NAME,
     NGX_ZIGTLS_VAR_ALPN,
     NGX_ZIGTLS_VAR_SESSION_REUSED,
-    NGX_ZIGTLS_VAR_HANDSHAKE_TIME
+    NGX_ZIGTLS_VAR_HANDSHAKE_TIME,
+    NGX_ZIGTLS_VAR_JA4,              /* + zt_ja4_form: ja4, _r, _o, _ro */
+    NGX_ZIGTLS_VAR_JA4_LAST = NGX_ZIGTLS_VAR_JA4 + ZT_JA4_FORMS - 1
 };
+
+/* the JA4 form (bit 1 << form) a variable name asks to keep, or 0 */
+ngx_uint_t ngx_zigtls_ja4_form(ngx_str_t *name);
 
 
 #endif /* _NGX_ZIGTLS_MODULE_H_INCLUDED_ */
