@@ -26,7 +26,9 @@ PQ_SRC   = $(addprefix $(PQ_KEM)/,cbd.c indcpa.c kem.c ntt.c poly.c polyvec.c \
              reduce.c symmetric-shake.c verify.c)
 CPPFLAGS = -Isrc -I$(PQ_DIR) -I$(PQ_DIR)/common -D_GNU_SOURCE
 ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) $(SAN) -fPIC
-LIBS     = -lsodium -lcrypto
+LIBS     = -lsodium -lcrypto -lbrotlienc -lz
+# the unit tests decompress what the server compressed
+UNIT_LIBS = -lbrotlidec
 LDFLAGS ?=
 
 CORE_SRC  = $(sort $(wildcard src/*.c))
@@ -72,7 +74,7 @@ $(BUILD)/bogo-shim: t/bogo/shim.c $(BUILD)/libzigtls.a
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libzigtls.a $(LDFLAGS) $(LIBS)
 
 $(BUILD)/unit: $(UNIT_OBJ) $(BUILD)/libzigtls.a
-	$(CC) $(ALL_CFLAGS) -o $@ $(UNIT_OBJ) $(BUILD)/libzigtls.a $(LDFLAGS) $(LIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $(UNIT_OBJ) $(BUILD)/libzigtls.a $(LDFLAGS) $(LIBS) $(UNIT_LIBS)
 
 # Corpus replayers: the libFuzzer harness plus a plain main() that feeds
 # every file of t/fuzz/corpus/<name>/ once.
@@ -127,7 +129,7 @@ fuzz: $(BUILD)/libzigtls.a
 # Seeds with post-quantum hybrid key shares (t/fuzz/gen_pq_seeds.c),
 # reproducible: the committed ones are what this writes.
 $(BUILD)/gen_pq_seeds: t/fuzz/gen_pq_seeds.c t/unit/tclient.c t/unit/tclient.h $(BUILD)/libzigtls.a
-	$(CC) $(CPPFLAGS) -It/unit $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ $< t/unit/tclient.c $(BUILD)/libzigtls.a $(LDFLAGS) $(LIBS)
+	$(CC) $(CPPFLAGS) -It/unit $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ $< t/unit/tclient.c $(BUILD)/libzigtls.a $(LDFLAGS) $(LIBS) $(UNIT_LIBS)
 fuzz-seeds-pq: $(BUILD)/gen_pq_seeds
 	$(BUILD)/gen_pq_seeds t/fuzz/corpus
 

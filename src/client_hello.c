@@ -156,6 +156,22 @@ static zt_err parse_psk(zt_cur ext, zt_ch *ch)
     return ZT_OK;
 }
 
+/* RFC 8879 section 3: CertificateCompressionAlgorithm
+ * algorithms<2..2^8-2>; unknown algorithms are ignored. */
+static zt_err parse_cert_comp(zt_cur ext, zt_ch *ch)
+{
+    zt_cur list;
+    uint16_t alg;
+
+    if (zt_cur_vec(&ext, 1, &list) || zt_cur_finish(&ext) ||
+        zt_cur_left(&list) < 2 || zt_cur_left(&list) % 2)
+        return ZT_E_DECODE;
+    while (zt_cur_u16(&list, &alg) == 0)
+        if (alg >= 1 && alg <= 15)
+            ch->cert_comp |= 1u << alg;
+    return ZT_OK;
+}
+
 static zt_err parse_extension(uint16_t type, zt_cur ext, zt_ch *ch)
 {
     switch (type) {
@@ -197,6 +213,8 @@ static zt_err parse_extension(uint16_t type, zt_cur ext, zt_ch *ch)
         return ZT_OK;
     case ZT_EXT_PSK_KEY_EXCHANGE_MODES:
         return parse_psk_modes(ext, ch);
+    case ZT_EXT_COMPRESS_CERTIFICATE:
+        return parse_cert_comp(ext, ch);
     case ZT_EXT_PRE_SHARED_KEY:
         return parse_psk(ext, ch);
     default:

@@ -95,8 +95,10 @@ void zt_config_free(zt_config *cfg)
 
     if (cfg == NULL)
         return;
-    for (i = 0; i < cfg->n_creds; i++)
+    for (i = 0; i < cfg->n_creds; i++) {
         zt_cred_free(&cfg->creds[i]);
+        zt_cert_comp_free(cfg, i);
+    }
     for (i = 0; i < cfg->n_names; i++)
         free(cfg->names[i]);
     free(cfg->names);
@@ -304,6 +306,12 @@ zt_err zt_config_add_credential_mem(zt_config *cfg, const char *chain_pem,
     if (zt_cred_load(&cfg->creds[cfg->n_creds], chain_pem, chain_len, key_pem,
                      key_len, err, err_len) != 0)
         return ZT_E_CONFIG;
+    /* RFC 8879: compressed now, once, never per handshake */
+    if (zt_cert_comp_build(cfg, cfg->n_creds) != ZT_OK) {
+        zt_cred_free(&cfg->creds[cfg->n_creds]);
+        set_err(err, err_len, "%s", "certificate compression failed");
+        return ZT_E_NOMEM;
+    }
     cfg->n_creds++;
     return ZT_OK;
 }

@@ -37,6 +37,7 @@ enum {
     ZT_HS_CERTIFICATE_VERIFY = 15,
     ZT_HS_FINISHED = 20,
     ZT_HS_KEY_UPDATE = 24,
+    ZT_HS_COMPRESSED_CERTIFICATE = 25, /* RFC 8879 */
     ZT_HS_MESSAGE_HASH = 254
 };
 enum {
@@ -53,7 +54,8 @@ enum {
     ZT_EXT_COOKIE = 44,
     ZT_EXT_PSK_KEY_EXCHANGE_MODES = 45,
     ZT_EXT_SIGNATURE_ALGORITHMS_CERT = 50,
-    ZT_EXT_KEY_SHARE = 51
+    ZT_EXT_KEY_SHARE = 51,
+    ZT_EXT_COMPRESS_CERTIFICATE = 27 /* RFC 8879 */
 };
 
 /* ---- reader: every untrusted byte goes through one cursor --------------- */
@@ -201,6 +203,7 @@ static inline void zt_wr_close(zt_wr *w, size_t at, int lenbytes)
 }
 
 /* ---- configuration ------------------------------------------------------ */
+#define ZT_CERT_COMP_MAX 2 /* zlib, brotli (compress.c) */
 #define ZT_MAX_GROUPS 4 /* every group the core knows */
 struct zt_config {
     uint16_t suites[3];
@@ -218,6 +221,15 @@ struct zt_config {
     size_t n_names;
     zt_cred creds[ZT_MAX_CREDENTIALS];
     size_t n_creds;
+    /* RFC 8879: each credential's Certificate message, compressed once
+     * (compress.c) with each of comp_algs */
+    uint16_t comp_algs[ZT_CERT_COMP_MAX];
+    size_t n_comp;
+    struct {
+        size_t raw_len;                  /* the message body uncompressed */
+        uint8_t *data[ZT_CERT_COMP_MAX]; /* NULL: no gain, not offered */
+        size_t len[ZT_CERT_COMP_MAX];
+    } comp[ZT_MAX_CREDENTIALS];
     zt_random_fn rnd;
     void *rnd_arg;
     zt_clock_fn clock;
@@ -316,6 +328,7 @@ typedef struct zt_ch {
     zt_cur psk_identities; /* OfferedPsks.identities body (4.2.11) */
     zt_cur psk_binders;    /* OfferedPsks.binders body */
     const uint8_t *psk_cut; /* where the binders list starts: Truncate() */
+    unsigned cert_comp;     /* RFC 8879 algorithms offered (bit 1 << alg) */
     /* digest of everything a second ClientHello must repeat (4.1.2) */
     uint8_t fixed_digest[32];
 } zt_ch;
@@ -383,6 +396,7 @@ typedef struct zt_hs_state {
     uint64_t auth_ms;               /* inherited by the tickets we issue */
     zt_session sess;                /* the chosen ticket's state */
     uint8_t *ticket_pt;             /* its plaintext (sess points into it) */
+    unsigned cert_comp;             /* RFC 8879 algorithms offered */
 } zt_hs_state;
 
 /* ---- the connection ------------------------------------------------------ */
@@ -394,6 +408,7 @@ struct zt_conn {
     zt_err err;
     uint8_t alert_sent, alert_recv;
     uint8_t ja4_forms;  /* zt_conn_set_ja4 */
+    uint8_t cert_comp;  /* RFC 8879 algorithm of the Certificate sent, or 0 */
     unsigned peer_closed : 1, closed : 1, hrr : 1, ccs_seen : 1,
         ccs_sent : 1, done : 1, app_held : 1, ku_pending : 1;
     unsigned resumed : 1, early_ok : 1, key_id_set : 1;
@@ -466,11 +481,17 @@ zt_err zt_derive_secret(zt_hash_alg alg, const uint8_t *secret,
                         const char *label, const uint8_t *th, uint8_t *out) ZT_WUR;
 zt_err zt_finished_mac(zt_hash_alg alg, const uint8_t *base_secret,
                        const uint8_t *th, uint8_t *out) ZT_WUR;
+/* compress.c */
+zt_err zt_cert_comp_build(zt_config *cfg, size_t i) ZT_WUR;
+void zt_cert_comp_free(zt_config *cfg, size_t i);
+int zt_cert_comp_pick(const zt_config *cfg, size_t i, unsigned offered);
 /* ja4.c */
 void zt_conn_keep_ja4(zt_conn *c, const uint8_t *hello, size_t len);
 /* server.c */
 zt_err zt_on_handshake_msg(zt_conn *c, const uint8_t *msg, size_t len) ZT_WUR;
 zt_err zt_hs_flush(zt_conn *c) ZT_WUR;
+/* The Certificate message body of a credential (4.4.2), as sent. */
+void zt_write_certificate_body(zt_wr *w, const zt_cred *cr);
 zt_err zt_send_key_update(zt_conn *c, int request) ZT_WUR;
 void zt_hs_release(zt_conn *c);
 /* n bytes of scratch at the free tail of the handshake staging buffer

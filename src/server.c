@@ -531,13 +531,45 @@ static zt_err send_encrypted_extensions(zt_conn *c, const zt_ch *ch)
     return hs_commit(c, &w);
 }
 
+void zt_write_certificate_body(zt_wr *w, const zt_cred *cr)
+{
+    size_t i, list;
+
+    zt_wr_u8(w, 0); /* certificate_request_context */
+    list = zt_wr_open(w, 3);
+    for (i = 0; i < cr->n_chain; i++) {
+        zt_wr_u24(w, (uint32_t)cr->chain_len[i]);
+        zt_wr_bytes(w, cr->chain_der[i], cr->chain_len[i]);
+        zt_wr_u16(w, 0); /* extensions */
+    }
+    zt_wr_close(w, list, 3);
+}
+
 static zt_err send_certificate(zt_conn *c)
 {
-    const zt_cred *cr = &c->use->creds[c->cred_index];
-    size_t need = 16, i, list;
+    const zt_config *u = c->use;
+    const zt_cred *cr = &u->creds[c->cred_index];
+    size_t need = 16, i;
+    int a = zt_cert_comp_pick(u, (size_t)c->cred_index, c->hss->cert_comp);
     zt_wr w;
     zt_err e;
 
+    if (a >= 0) {
+        /* RFC 8879 section 4: CompressedCertificate in place of
+         * Certificate, in the transcript as sent; compressed at load */
+        e = hs_begin(c, 12 + u->comp[c->cred_index].len[a], &w);
+        if (e != ZT_OK)
+            return e;
+        zt_wr_u8(&w, ZT_HS_COMPRESSED_CERTIFICATE);
+        zt_wr_u24(&w, 0);
+        zt_wr_u16(&w, u->comp_algs[a]);
+        zt_wr_u24(&w, (uint32_t)u->comp[c->cred_index].raw_len);
+        zt_wr_u24(&w, (uint32_t)u->comp[c->cred_index].len[a]);
+        zt_wr_bytes(&w, u->comp[c->cred_index].data[a],
+                    u->comp[c->cred_index].len[a]);
+        c->cert_comp = (uint8_t)u->comp_algs[a];
+        return hs_commit(c, &w);
+    }
     for (i = 0; i < cr->n_chain; i++)
         need += 5 + cr->chain_len[i];
     e = hs_begin(c, need, &w);
@@ -545,14 +577,7 @@ static zt_err send_certificate(zt_conn *c)
         return e;
     zt_wr_u8(&w, ZT_HS_CERTIFICATE);
     zt_wr_u24(&w, 0);
-    zt_wr_u8(&w, 0); /* certificate_request_context */
-    list = zt_wr_open(&w, 3);
-    for (i = 0; i < cr->n_chain; i++) {
-        zt_wr_u24(&w, (uint32_t)cr->chain_len[i]);
-        zt_wr_bytes(&w, cr->chain_der[i], cr->chain_len[i]);
-        zt_wr_u16(&w, 0); /* extensions */
-    }
-    zt_wr_close(&w, list, 3);
+    zt_write_certificate_body(&w, cr);
     return hs_commit(c, &w);
 }
 
@@ -783,6 +808,7 @@ static zt_err first_client_hello(zt_conn *c, const zt_ch *ch)
     memcpy(c->hss->session_id, ch->session_id, ch->session_id_len);
     c->hss->session_id_len = ch->session_id_len;
     memcpy(c->hss->ch1_digest, ch->fixed_digest, 32);
+    c->hss->cert_comp = ch->cert_comp;
     e = keep_sni(c, ch);
     if (e == ZT_OK)
         e = run_callback(c, ch);

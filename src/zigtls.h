@@ -630,6 +630,29 @@ const zt_config *zt_conn_config(const zt_conn *c);/* after the CH callback */
 uint64_t zt_conn_handshake_ms(const zt_conn *c);  /* first byte to done */
 uint64_t zt_conn_key_updates(const zt_conn *c);   /* sent + received */
 
+/* ---- certificate compression (RFC 8879) -----------------------------------
+ *
+ * A client that lists one of the configured algorithms in its
+ * compress_certificate extension gets a CompressedCertificate instead of
+ * the Certificate message. Each credential's Certificate message is
+ * compressed once, when the credential is added (or when this is set, for
+ * those added before): a handshake only copies it. A chain that would not
+ * get smaller is sent uncompressed.
+ */
+#define ZT_CERT_COMP_ZLIB    1
+#define ZT_CERT_COMP_BROTLI  2
+/* Server preference order; n = 0 turns compression off (the default).
+ * ZT_E_CONFIG for an unknown or repeated algorithm, ZT_E_NOMEM. */
+zt_err zt_config_set_cert_compression(zt_config *cfg, const uint16_t *algs,
+                                      size_t n) ZT_WUR;
+/* Bytes of credential i's Certificate message body as sent without
+ * compression (alg 0) or compressed with alg (0: not kept). */
+size_t zt_config_credential_cert_len(const zt_config *cfg, size_t i,
+                                     uint16_t alg);
+/* The algorithm of the CompressedCertificate this connection sent (0:
+ * none); *saved (if not NULL) gets the bytes it saved on the wire. */
+uint16_t zt_conn_cert_compression(const zt_conn *c, size_t *saved);
+
 /* ---- JA4 fingerprints of the ClientHello ---------------------------------
  *
  * JA4 (the public specification, FoxIO's technical_details/JA4.md) of a

@@ -106,10 +106,13 @@ static zt_config *make_config(unsigned sel)
     static const uint16_t chacha_first[] = {ZT_TLS_CHACHA20_POLY1305_SHA256,
                                             ZT_TLS_AES_256_GCM_SHA384,
                                             ZT_TLS_AES_128_GCM_SHA256};
+    static const uint16_t comp[] = {ZT_CERT_COMP_BROTLI, ZT_CERT_COMP_ZLIB};
     zt_config *cfg = zt_config_new();
     char err[256];
 
-    if (cfg == NULL ||
+    /* RFC 8879 in every configuration: a hello that offers it gets a
+     * CompressedCertificate, the others are unchanged */
+    if (cfg == NULL || zt_config_set_cert_compression(cfg, comp, 2) != ZT_OK ||
         zt_config_add_credential_mem(cfg, fz_cert, sizeof(fz_cert) - 1, fz_key,
                                      sizeof(fz_key) - 1, err,
                                      sizeof(err)) != ZT_OK)

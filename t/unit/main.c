@@ -6,7 +6,7 @@
 unsigned long zt_test_passed, zt_test_failed;
 const char *zt_test_suite = "";
 
-#define SUITES(X) X(wycheproof) X(rfc8448) X(negative) X(engine) X(ja4) X(pq) \
+#define SUITES(X) X(wycheproof) X(rfc8448) X(negative) X(engine) X(ja4) X(certcomp) X(pq) \
     X(sessions) X(io)
 
 #define DECL(n) void suite_##n(void);

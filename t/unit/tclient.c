@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <brotli/decode.h>
+#include <zlib.h>
+
 #include "tclient.h"
 
 static const uint8_t hrr_magic[32] = {
@@ -488,6 +491,42 @@ static int on_server_hello(tcli *t, const uint8_t *m, size_t len)
            set_key(t, &t->wr, t->wr_iv, t->c_hs);
 }
 
+/* Certificate body (4.4.2): keep the leaf for CertificateVerify. */
+static int take_certificate(tcli *t, zt_cur c)
+{
+    zt_cur list, cert;
+    uint8_t ctxl;
+
+    t->saw_cert = 1;
+    if (c.end - c.p <= (long)sizeof(t->cert_body)) {
+        memcpy(t->cert_body, c.p, zt_cur_left(&c));
+        t->cert_body_len = zt_cur_left(&c);
+    }
+    if (zt_cur_u8(&c, &ctxl) || zt_cur_vec(&c, 3, &list) ||
+        zt_cur_vec(&list, 3, &cert) ||
+        zt_cur_left(&cert) > sizeof(t->server_cert))
+        return -1;
+    memcpy(t->server_cert, cert.p, zt_cur_left(&cert));
+    t->server_cert_len = zt_cur_left(&cert);
+    return 0;
+}
+
+long tcli_decompress(uint16_t alg, const uint8_t *in, size_t n, uint8_t *out,
+                     size_t cap)
+{
+    uLongf zn = (uLongf)cap;
+    size_t bn = cap;
+
+    if (alg == ZT_CERT_COMP_ZLIB)
+        return uncompress(out, &zn, in, (uLong)n) == Z_OK ? (long)zn : -1;
+    if (alg == ZT_CERT_COMP_BROTLI)
+        return BrotliDecoderDecompress(n, in, &bn, out) ==
+                       BROTLI_DECODER_RESULT_SUCCESS
+                   ? (long)bn
+                   : -1;
+    return -1;
+}
+
 static int on_encrypted_msg(tcli *t, const uint8_t *m, size_t len)
 {
     size_t h = zt_hash_len(t->suite->hash);
@@ -513,16 +552,37 @@ static int on_encrypted_msg(tcli *t, const uint8_t *m, size_t len)
             }
         }
         break;
-    case ZT_HS_CERTIFICATE: {
-        zt_cur list, cert;
-        uint8_t ctxl;
-        t->saw_cert = 1;
-        if (zt_cur_u8(&c, &ctxl) || zt_cur_vec(&c, 3, &list) ||
-            zt_cur_vec(&list, 3, &cert) ||
-            zt_cur_left(&cert) > sizeof(t->server_cert))
+    case ZT_HS_CERTIFICATE:
+        if (take_certificate(t, c))
             return -1;
-        memcpy(t->server_cert, cert.p, zt_cur_left(&cert));
-        t->server_cert_len = zt_cur_left(&cert);
+        break;
+    case ZT_HS_COMPRESSED_CERTIFICATE: {
+        /* RFC 8879 section 4: decompress, the length must match */
+        zt_cur data;
+        uint32_t raw;
+        uint8_t *dec;
+        int rc;
+        if (zt_cur_u16(&c, &t->cert_comp_alg) || zt_cur_u24(&c, &raw) ||
+            zt_cur_vec(&c, 3, &data) || zt_cur_finish(&c) || raw > 1 << 20)
+            return -1;
+        dec = malloc(raw + 1);
+        if (dec == NULL)
+            return -1;
+        rc = tcli_decompress(t->cert_comp_alg, data.p, zt_cur_left(&data),
+                             dec, raw + 1) == (long)raw
+                 ? take_certificate(t, zt_cur_make(dec, raw))
+                 : -1;
+        if (rc == 0) {
+            t->cert_comp_raw = raw;
+            t->cert_comp_len = zt_cur_left(&data);
+            if (raw <= sizeof(t->cert_body)) {
+                memcpy(t->cert_body, dec, raw);
+                t->cert_body_len = raw;
+            }
+        }
+        free(dec);
+        if (rc)
+            return -1;
         break;
     }
     case ZT_HS_CERTIFICATE_VERIFY: {

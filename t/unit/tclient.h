@@ -81,6 +81,12 @@ typedef struct tcli {
     size_t max_record; /* largest record seen from the server */
     uint8_t server_cert[4096];
     size_t server_cert_len;
+    /* RFC 8879: the Certificate body as received (decompressed), and the
+     * CompressedCertificate's algorithm and sizes (0: not compressed) */
+    uint8_t cert_body[8192];
+    size_t cert_body_len;
+    uint16_t cert_comp_alg;
+    size_t cert_comp_raw, cert_comp_len;
     /* resumption state */
     uint8_t early[ZT_MAX_HASH_LEN];   /* early secret of our PSK */
     uint8_t c_e[ZT_MAX_HASH_LEN];     /* client_early_traffic_secret */
@@ -122,6 +128,9 @@ size_t tcli_seal(tcli *t, uint8_t type, const uint8_t *p, size_t n,
 /* Open one protected record; returns inner plaintext length or -1. */
 long tcli_open(tcli *t, const uint8_t *rec, size_t len, uint8_t *type,
                uint8_t *pt);
+/* Decompress an RFC 8879 algorithm's output; the length, or -1. */
+long tcli_decompress(uint16_t alg, const uint8_t *in, size_t n, uint8_t *out,
+                     size_t cap);
 /* Rotate our write / read key (KeyUpdate). */
 void tcli_update_write(tcli *t);
 void tcli_update_read(tcli *t);
