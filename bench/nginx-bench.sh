@@ -5,6 +5,9 @@
 #
 #   make -C bench nginx               (builds the modules and the client)
 #   ROUNDS=3 SCALE=0.2 bench/nginx-bench.sh    a quick smoke run
+#   PORT_BASE=42000 ...                       ports from 42000 up
+# (bench/compare.sh runs the whole comparison, this one included in
+# spirit, in one command)
 #
 # Three nginx instances, each with its own prefix in a temporary directory
 # on tmpfs, one worker process each, listening on 127.0.0.1 only:
@@ -126,7 +129,8 @@ trap 'exit 130' INT TERM
 # ---- ports: free ones on 127.0.0.1, chosen once -------------------------------
 declare -A PORT=()
 port_free() { [ -z "$(ss -Htan "( sport = :$1 )" 2>/dev/null)" ]; }
-next_port=$((31000 + ($$ % 400) * 50))
+# PORT_BASE=N: start looking from port N (default: 31000 + a pid offset)
+next_port=${PORT_BASE:-$((31000 + ($$ % 400) * 50))}
 pick_port() {
     local tries=0
     while ! port_free "$next_port"; do
