@@ -23,8 +23,10 @@
 # Tickets are off on both sides (zigtls has none yet; OpenSSL:
 # ssl_session_tickets off, NumTickets 0).
 #
-# Environment: PORT_BASE (first port, default 31000; the script uses
-# PORT_BASE .. PORT_BASE+19 and checks each is free), ROUNDS (3), QUICK=1
+# Environment: PORT_BASE (first port, default 24000; the script uses
+# PORT_BASE .. PORT_BASE+19 and checks each is free; keep it below the
+# kernel's ephemeral range, net.ipv4.ip_local_port_range, or a client
+# connection's own port may take one between two runs), ROUNDS (3), QUICK=1
 # (fewer operations), OUT (bench/results/compare.txt), NGINX.
 set -euo pipefail
 
@@ -35,7 +37,7 @@ CLIENT=$B/nginx-client
 FLOOR=$B/cryptofloor
 HTTP_SO=$ROOT/build/ngx_http_zigtls_module.so
 OUT=${OUT:-$ROOT/bench/results/compare.txt}
-PORT_BASE=${PORT_BASE:-31000}
+PORT_BASE=${PORT_BASE:-24000}
 ROUNDS=${ROUNDS:-3}
 if [ -n "${QUICK:-}" ]; then
     CG_HS=20 CG_MB=4 HS_N=600 BULK_REPS=1 H2_N=4000 IDLE_K=400 ST_N=1000
@@ -77,6 +79,9 @@ trap 'exit 130' INT TERM
 
 # ---- ports, files, certificates ---------------------------------------------
 port_free() { [ -z "$(ss -Htan "( sport = :$1 )" 2>/dev/null)" ]; }
+read -r eph_lo eph_hi < /proc/sys/net/ipv4/ip_local_port_range || eph_lo=65536
+[ $((PORT_BASE + 19)) -lt "$eph_lo" ] || [ "$PORT_BASE" -gt "${eph_hi:-0}" ] ||
+    echo "compare: warning: ports $PORT_BASE.. are in the ephemeral range $eph_lo-$eph_hi" >&2
 for i in $(seq 0 19); do
     port_free $((PORT_BASE + i)) || die "port $((PORT_BASE + i)) is in use (PORT_BASE=...)"
 done
