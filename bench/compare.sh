@@ -40,9 +40,9 @@ OUT=${OUT:-$ROOT/bench/results/compare.txt}
 PORT_BASE=${PORT_BASE:-24000}
 ROUNDS=${ROUNDS:-3}
 if [ -n "${QUICK:-}" ]; then
-    CG_HS=20 CG_MB=4 HS_N=600 BULK_REPS=1 H2_N=4000 IDLE_K=400 ST_N=1000
+    CG_REQ=200 CG_HS=20 CG_MB=4 HS_N=600 BULK_REPS=1 H2_N=4000 IDLE_K=400 ST_N=1000
 else
-    CG_HS=100 CG_MB=16 HS_N=4000 BULK_REPS=4 H2_N=20000 IDLE_K=2000 ST_N=5000
+    CG_REQ=1000 CG_HS=100 CG_MB=16 HS_N=4000 BULK_REPS=4 H2_N=20000 IDLE_K=2000 ST_N=5000
 fi
 LOCK=${BENCH_LOCK:-/work/.bench.lock}
 CLK_TCK=$(getconf CLK_TCK)
@@ -205,6 +205,9 @@ worker_ir() {   # name workload-fn args: the worker's instructions for one run
     ir_of "$f"
 }
 wl_hs() { "$CLIENT" hs -n "$2" -P 1 -c TLS_AES_128_GCM_SHA256 -g X25519 "$1" >/dev/null || die "hs $*"; }
+wl_h2() { h2load -n "$2" -c 4 -m 50 "https://127.0.0.1:$1/f10k" > "$TMP/cgh2.out" 2>&1 && grep -q "$2 succeeded" "$TMP/cgh2.out" || die "h2load $*: $(tail -3 "$TMP/cgh2.out")"; }
+wl_h1() { h2load --h1 -n "$2" -c 4 -m 1 "https://127.0.0.1:$1/f10k" > "$TMP/cgh2.out" 2>&1 && grep -q "$2 succeeded" "$TMP/cgh2.out" || die "h2load --h1 $*: $(tail -3 "$TMP/cgh2.out")"; }
+wl_h1_plain() { h2load --h1 -n "$2" -c 4 -m 1 "http://127.0.0.1:$1/f10k" > "$TMP/cgh2.out" 2>&1 && grep -q "$2 succeeded" "$TMP/cgh2.out" || die "h2load plain $*"; }
 wl_bulk() {   # port suite file
     curl -sS -k --http1.1 --tlsv1.3 --tls13-ciphers "$2" -o /dev/null "https://127.0.0.1:$1/$3" || die "bulk $*"
 }
@@ -227,7 +230,10 @@ for side in zigtls openssl; do
     IR[${side}_ed]=$(per_op $side wl_hs "$CG_HS" $((2 * CG_HS)) "$CG_HS" "$pd")
     IR[${side}_aes]=$(per_op $side wl_bulk cg.bin cg2.bin "$CG_MB" "$pe" TLS_AES_128_GCM_SHA256)
     IR[${side}_cha]=$(per_op $side wl_bulk cg.bin cg2.bin "$CG_MB" "$pe" TLS_CHACHA20_POLY1305_SHA256)
+    IR[${side}_h2]=$(per_op $side wl_h2 "$CG_REQ" $((2 * CG_REQ)) "$CG_REQ" "$pe")
+    IR[${side}_h1]=$(per_op $side wl_h1 "$CG_REQ" $((2 * CG_REQ)) "$CG_REQ" "$pe")
 done
+IR[plain_h1]=$(per_op plain wl_h1_plain "$CG_REQ" $((2 * CG_REQ)) "$CG_REQ" "$P_PLAIN")
 m() { awk -v v="$1" 'BEGIN { printf "%.3f M", v / 1e6 }'; }
 r() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", a / b }'; }
 printf '  %-36s %12s %12s %12s %10s %10s\n' "" "OpenSSL" "zigtls" "floor" "zt/floor" "zt/OpenSSL"
@@ -238,6 +244,14 @@ for k in ec:"full handshake X25519 + ECDSA P-256" ed:"full handshake X25519 + Ed
         "$(m ${IR[zigtls_$key]})" "$(m ${IR[floor_$key]})" \
         "$(r ${IR[zigtls_$key]} ${IR[floor_$key]})" "$(r ${IR[zigtls_$key]} ${IR[openssl_$key]})"
 done
+floor10k=$(( ${IR[floor_aes]} * 10240 / 1048576 ))
+for k in h2:"HTTP/2 10 KB response (-m 50)" h1:"HTTP/1.1 keep-alive 10 KB response"; do
+    key=${k%%:*}
+    printf '  %-36s %12s %12s %12s %10s %10s\n' "${k#*:}" "$(m ${IR[openssl_$key]})" \
+        "$(m ${IR[zigtls_$key]})" "$(m $floor10k)" "" "$(r ${IR[zigtls_$key]} ${IR[openssl_$key]})"
+done
+echo "  (plain HTTP/1.1 keep-alive 10 KB response, no TLS: $(m ${IR[plain_h1]}); floor of a 10 KB"
+echo "   response: its AES-128-GCM sealing alone)"
 
 # ---- 2. memory --------------------------------------------------------------------
 rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
@@ -274,13 +288,14 @@ for when in handshake response; do
 done
 
 # ---- 3. worker CPU and system calls -----------------------------------------------------------
-ticks() { local l; read -r l < "/proc/$1/stat"; l=${l##*) }; set -- $l; echo $(( ${12} + ${13} )); }
+ticks() { local l; read -r l < "/proc/$1/stat"; l=${l##*) }; set -- $l; echo "$(( ${12} + ${13} )) ${12}"; }
 declare -A CPU=()
 add() { CPU[$1]="${CPU[$1]:-} $2"; }
 cpu_run() {   # key worker units fn args...: worker CPU us per unit
-    local key=$1 w=$2 units=$3 fn=$4 t0 t1; shift 4
-    t0=$(ticks "$w"); "$fn" "$@"; t1=$(ticks "$w")
+    local key=$1 w=$2 units=$3 fn=$4 t0 t1 u0 u1; shift 4
+    read -r t0 u0 <<< "$(ticks "$w")"; "$fn" "$@"; read -r t1 u1 <<< "$(ticks "$w")"
     add "$key" "$(awk -v d=$((t1 - t0)) -v u="$units" -v h="$CLK_TCK" 'BEGIN { printf "%.2f", d * 1e6 / h / u }')"
+    add "u_$key" "$(awk -v d=$((u1 - u0)) -v u="$units" -v h="$CLK_TCK" 'BEGIN { printf "%.2f", d * 1e6 / h / u }')"
 }
 h2() { h2load -n "$2" -c 20 -m 50 "https://127.0.0.1:$1/f10k" > "$TMP/h2.out" 2>&1 || die "h2load: $(tail -3 "$TMP/h2.out")"
        grep -q "$2 succeeded" "$TMP/h2.out" || die "h2load: $(grep requests: "$TMP/h2.out")"; }
@@ -289,7 +304,8 @@ h1() { h2load --h1 -n "$2" -c 20 -m 1 "https://127.0.0.1:$1/f10k" > "$TMP/h2.out
 hsl() { "$CLIENT" hs -n "$2" -P 2 -c TLS_AES_128_GCM_SHA256 -g X25519 "$1" >/dev/null || die "hs"; }
 bulk() { local i; for i in $(seq 1 "$BULK_REPS"); do wl_bulk "$1" TLS_AES_128_GCM_SHA256 big.bin; done; }
 echo
-echo "== 3. worker CPU (utime+stime, $CLK_TCK Hz ticks), median of $ROUNDS rounds (min..max)"
+echo "== 3. worker CPU (utime+stime, $CLK_TCK Hz ticks), median of $ROUNDS rounds (min..max);"
+echo "   last column: the same ratio for user time alone"
 (
     flock -w 3600 9 || die "$LOCK busy for an hour"
     for round in $(seq 1 "$ROUNDS"); do
@@ -310,12 +326,16 @@ echo "== 3. worker CPU (utime+stime, $CLK_TCK Hz ticks), median of $ROUNDS round
 . "$TMP/cpu.vars"
 stat3() { echo "$@" | tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.1f (%.1f..%.1f)", m, v[1], v[NR] }'; }
 med() { echo "$@" | tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-printf '  %-44s %22s %22s %8s\n' "" "OpenSSL" "zigtls" "zt/OS"
+printf '  %-44s %22s %22s %8s %8s\n' "" "OpenSSL" "zigtls" "zt/OS" "user"
+
 for k in hs_ec:"full handshake ECDSA, us/connection" hs_ed:"full handshake Ed25519, us/connection" \
          bulk:"bulk AES-128-GCM, ms/GB" h2:"HTTP/2 10 KB, -m 50, us/response" h1:"HTTP/1.1 keep-alive 10 KB, us/response"; do
     key=${k%%:*}; a=${CPU[${key}_openssl]}; b=${CPU[${key}_zigtls]}
-    [ $key = bulk ] && { a=$(for x in $a; do awk -v x=$x 'BEGIN { print x / 1000 }'; done); b=$(for x in $b; do awk -v x=$x 'BEGIN { print x / 1000 }'; done); }
-    printf '  %-44s %22s %22s %8s\n' "${k#*:}" "$(stat3 $a)" "$(stat3 $b)" "$(r "$(med $b)" "$(med $a)")"
+    ua=${CPU[u_${key}_openssl]}; ub=${CPU[u_${key}_zigtls]}
+    if [ $key = bulk ]; then
+        a=$(for x in $a; do awk -v x=$x 'BEGIN { print x / 1000 }'; done); b=$(for x in $b; do awk -v x=$x 'BEGIN { print x / 1000 }'; done)
+    fi
+    printf '  %-44s %22s %22s %8s %8s\n' "${k#*:}" "$(stat3 $a)" "$(stat3 $b)" "$(r "$(med $b)" "$(med $a)")" "$(r "$(med $ub)" "$(med $ua)")"
 done
 
 echo
