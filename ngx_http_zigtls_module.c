@@ -771,12 +771,7 @@ ngx_http_zigtls_v2_send_chain(ngx_connection_t *c, ngx_chain_t *in,
 
     /* no stream left and everything sent: the record buffers can go */
 
-    if (zt_conn_release_buffers(zc->zt) == ZT_OK) {
-        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, c->log, 0,
-                       "zigtls: HTTP/2 idle, record buffers released");
-    }
-
-    ngx_zigtls_ops_memory(zc);
+    ngx_zigtls_release(c, zc);
 
     return in;
 }
@@ -818,12 +813,7 @@ ngx_http_zigtls_v2_stream_cleanup(void *data)
 
     /* the last stream is done and everything sent: idle from here */
 
-    if (zt_conn_release_buffers(zc->zt) == ZT_OK) {
-        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, c->log, 0,
-                       "zigtls: HTTP/2 idle, record buffers released");
-    }
-
-    ngx_zigtls_ops_memory(zc);
+    ngx_zigtls_release(c, zc);
 }
 
 #endif
@@ -989,12 +979,7 @@ ngx_http_zigtls_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
      * bytes, e.g. a pipelined request).
      */
 
-    if (zt_conn_release_buffers(zc->zt) == ZT_OK) {
-        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, c->log, 0,
-                       "zigtls: response done, record buffers released");
-    }
-
-    ngx_zigtls_ops_memory(zc);
+    ngx_zigtls_release(c, zc);
 
     return rc;
 }

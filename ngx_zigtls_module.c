@@ -39,6 +39,7 @@ static ngx_int_t ngx_zigtls_flush(ngx_connection_t *c, ngx_zigtls_conn_t *zc);
 static void ngx_zigtls_final(ngx_zigtls_conn_t *zc, ngx_uint_t notify);
 static void ngx_zigtls_quickack(ngx_connection_t *c);
 static void ngx_zigtls_burst(ngx_zigtls_conn_t *zc);
+static void ngx_zigtls_idle_timer(ngx_event_t *ev);
 static void ngx_zigtls_idle(ngx_connection_t *c, ngx_zigtls_conn_t *zc);
 static void ngx_zigtls_cleanup(void *data);
 static ngx_int_t ngx_zigtls_del_conn(ngx_connection_t *c, ngx_uint_t flags);
@@ -48,6 +49,8 @@ static ngx_int_t ngx_zigtls_check_file(ngx_conf_t *cf, ngx_zigtls_file_t *f,
 
 
 static ngx_zigtls_conn_t  **ngx_zigtls_conns;
+static ngx_queue_t          ngx_zigtls_idle_q;
+static ngx_event_t          ngx_zigtls_idle_ev;
 static ngx_uint_t           ngx_zigtls_nconns;
 static ngx_int_t          (*ngx_zigtls_orig_del_conn)(ngx_connection_t *c,
                                ngx_uint_t flags);
@@ -551,6 +554,11 @@ ngx_zigtls_init_process(ngx_cycle_t *cycle)
         }
 
         ngx_zigtls_nconns = cycle->connection_n;
+
+        ngx_queue_init(&ngx_zigtls_idle_q);
+        ngx_zigtls_idle_ev.handler = ngx_zigtls_idle_timer;
+        ngx_zigtls_idle_ev.log = cycle->log;
+        ngx_zigtls_idle_ev.cancelable = 1;
     }
 
     if (ngx_event_actions.del_conn
@@ -1120,6 +1128,64 @@ ngx_zigtls_flush(ngx_connection_t *c, ngx_zigtls_conn_t *zc)
 }
 
 
+/*
+ * Nothing to read or send: the record buffers go at once (a malloc and a
+ * free to get them back); the cipher contexts too when nginx holds the
+ * connection idle (keep-alive), otherwise 200 ms later if it is still
+ * idle then: rebuilding them costs a key set-up per direction, which busy
+ * HTTP/2 or stream connections would pay at every gap between bursts.
+ */
+
+void
+ngx_zigtls_release(ngx_connection_t *c, ngx_zigtls_conn_t *zc)
+{
+    if (zc->zt == NULL
+        || zt_conn_release(zc->zt, ZT_RELEASE_BUFFERS) != ZT_OK)
+    {
+        return;
+    }
+
+    if (c->idle) {
+        (void) zt_conn_release(zc->zt, ZT_RELEASE_CIPHERS);
+
+    } else if (!zc->idle_queued && ngx_zigtls_conns) {
+        ngx_queue_insert_tail(&ngx_zigtls_idle_q, &zc->idle_q);
+        zc->idle_queued = 1;
+
+        if (!ngx_zigtls_idle_ev.timer_set) {
+            ngx_add_timer(&ngx_zigtls_idle_ev, 200);
+        }
+    }
+
+    ngx_zigtls_ops_memory(zc);
+
+    ngx_log_debug1(NGX_LOG_DEBUG_EVENT, c->log, 0,
+                   "zigtls: idle, record buffers released, %uz bytes held",
+                   zt_conn_memory(zc->zt));
+}
+
+
+static void
+ngx_zigtls_idle_timer(ngx_event_t *ev)
+{
+    ngx_queue_t        *q;
+    ngx_zigtls_conn_t  *zc;
+
+    while (!ngx_queue_empty(&ngx_zigtls_idle_q)) {
+        q = ngx_queue_head(&ngx_zigtls_idle_q);
+        ngx_queue_remove(q);
+
+        zc = ngx_queue_data(q, ngx_zigtls_conn_t, idle_q);
+        zc->idle_queued = 0;
+
+        /* busy again meanwhile: its next idle moment queues it again */
+        if (zc->zt && zt_conn_release_buffers(zc->zt) == ZT_OK) {
+            ngx_zigtls_ops_memory(zc);
+        }
+    }
+}
+
+
 /* after a quiet second the next records start small again (docs) */
 
 static void
@@ -1287,13 +1353,7 @@ ngx_zigtls_recv(ngx_connection_t *c, u_char *buf, size_t size)
             }
 
             /* nothing to read or send: no record buffers, no contexts */
-            if (zt_conn_release_buffers(zc->zt) == ZT_OK) {
-                ngx_zigtls_ops_memory(zc);
-                ngx_log_debug1(NGX_LOG_DEBUG_EVENT, c->log, 0,
-                               "zigtls: idle, record buffers released, "
-                               "%uz bytes held",
-                               zt_conn_memory(zc->zt));
-            }
+            ngx_zigtls_release(c, zc);
 
             return NGX_AGAIN;
         }
@@ -1791,6 +1851,11 @@ ngx_zigtls_final(ngx_zigtls_conn_t *zc, ngx_uint_t notify)
 
             zt_send_done(zc->zt, (size_t) n);
         }
+    }
+
+    if (zc->idle_queued) {
+        ngx_queue_remove(&zc->idle_q);
+        zc->idle_queued = 0;
     }
 
     if (zc->zt) {

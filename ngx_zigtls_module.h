@@ -100,6 +100,8 @@ struct ngx_zigtls_conn_s {
     ngx_msec_t                 last_out;     /* last time records went out */
     size_t                     memory;       /* zt_conn_memory() as counted
                                                 in the status zone */
+    ngx_queue_t                idle_q;       /* waiting for its ciphers to
+                                                be released */
 
     unsigned                   handshaked:1;
     unsigned                   installed:1;
@@ -114,6 +116,7 @@ struct ngx_zigtls_conn_s {
     unsigned                   grace:1;      /* shutdown grace given */
     unsigned                   quiet_done:1; /* nothing of ours followed the
                                                 client Finished */
+    unsigned                   idle_queued:1;
 };
 
 
@@ -140,6 +143,7 @@ void ngx_zigtls_start(ngx_connection_t *c);
 void ngx_zigtls_handshake_handler(ngx_event_t *ev);
 void ngx_zigtls_install(ngx_connection_t *c);
 ngx_int_t ngx_zigtls_shutdown(ngx_connection_t *c);
+void ngx_zigtls_release(ngx_connection_t *c, ngx_zigtls_conn_t *zc);
 ngx_uint_t ngx_zigtls_ours(ngx_connection_t *c);
 u_char *ngx_zigtls_log_error(ngx_log_t *log, u_char *buf, size_t len);
 

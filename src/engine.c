@@ -235,6 +235,8 @@ static zt_err on_record(zt_conn *c, uint8_t type, uint8_t *rec, size_t len,
     }
     if (c->rd.keyed) {
         if (type == ZT_CT_APPDATA) {
+            if (dst == NULL && (size_t)(rec - c->in) + len > c->in_pt)
+                c->in_pt = (size_t)(rec - c->in) + len; /* wiped on free */
             e = dst ? zt_unprotect_to(c, rec, len, dst, &inner, &n)
                     : zt_unprotect(c, rec, len, &inner, &n);
             if (e == ZT_E_BAD_RECORD_MAC && c->st == ZT_S_WAIT_FINISHED &&
@@ -753,24 +755,37 @@ zt_err zt_key_update(zt_conn *c, int request_peer)
     return e == ZT_OK ? ZT_OK : zt_fail(c, e);
 }
 
-zt_err zt_conn_release_buffers(zt_conn *c)
+/*
+ * What is wiped when a buffer goes while the connection lives on: `in`
+ * up to in_pt, the end of the last record decrypted in place (records
+ * decrypted into the embedder's buffer leave only ciphertext behind);
+ * `out` not at all: every byte of it was sealed in place (ciphertext), or
+ * is a plaintext record that is no secret (ServerHello, alerts), and an
+ * open record makes it busy. zt_conn_free wipes both up to what was ever
+ * used.
+ */
+zt_err zt_conn_release(zt_conn *c, unsigned what)
 {
     int busy = 0;
 
     if (c->in_len == c->in_off && !c->app_held) {
-        /* wipe what was ever used: decrypted plaintext stays in place */
-        free_buf(&c->in, c->in_hwm);
-        c->in_hwm = c->in_off = c->in_len = 0;
-    }
-    else
-        busy = 1;
-    if (c->out_off == c->out_len && c->wr_held == 0) {
-        free_buf(&c->out, c->out_hwm);
-        c->out_cap = c->out_off = c->out_len = c->out_hwm = 0;
+        if (what & ZT_RELEASE_BUFFERS) {
+            free_buf(&c->in, c->in_pt);
+            c->in_hwm = c->in_pt = c->in_off = c->in_len = 0;
+        }
     } else {
         busy = 1;
     }
-    if (!busy && c->done) {
+    if (c->out_off == c->out_len && c->wr_held == 0) {
+        if (what & ZT_RELEASE_BUFFERS) {
+            free_buf(&c->out, 0);
+            c->out_cap = c->out_off = c->out_len = c->out_hwm = 0;
+        }
+    } else {
+        busy = 1;
+    }
+    if (!busy && c->done && (what & ZT_RELEASE_CIPHERS) && c->in == NULL &&
+        c->out == NULL) {
         /* the AEAD contexts (key schedules) are rebuilt from the kept keys
          * on the next record: one key setup per direction and wake-up
          * against about a kilobyte per idle connection */
@@ -779,6 +794,11 @@ zt_err zt_conn_release_buffers(zt_conn *c)
         c->rd.aead = c->wr.aead = NULL;
     }
     return busy ? ZT_E_STATE : ZT_OK;
+}
+
+zt_err zt_conn_release_buffers(zt_conn *c)
+{
+    return zt_conn_release(c, ZT_RELEASE_BUFFERS | ZT_RELEASE_CIPHERS);
 }
 
 size_t zt_conn_buffer_bytes(const zt_conn *c)

@@ -419,7 +419,8 @@ struct zt_conn {
      * processed record whose plaintext is being read stays at in_off
      * (in_hold bytes) */
     uint8_t *in;
-    size_t in_off, in_len, in_hold, in_hwm; /* hwm: bytes ever used, wiped */
+    size_t in_off, in_len, in_hold, in_hwm; /* hwm: bytes ever used */
+    size_t in_pt;       /* plaintext may lie in [0, in_pt): wiped on free */
     size_t app_off, app_len;
     /* records out: [out_off, out_len) still to send; an open record's
      * plaintext (wr_held bytes) waits at out_len + 5 */

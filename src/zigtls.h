@@ -584,6 +584,14 @@ zt_err zt_key_update(zt_conn *c, int request_peer) ZT_WUR;
 /* Give back the record buffers while idle (nothing buffered either way).
  * Returns ZT_OK if released, ZT_E_STATE if something is still buffered. */
 zt_err zt_conn_release_buffers(zt_conn *c);
+/* The same, choosing what goes: ZT_RELEASE_BUFFERS (the record buffers, a
+ * malloc and a free to get them back) and/or ZT_RELEASE_CIPHERS (the AEAD
+ * contexts, only once the buffers are gone: a key set-up per direction to
+ * get them back, about ten thousand instructions each with AES-GCM).
+ * zt_conn_release_buffers(c) is zt_conn_release(c, both). */
+#define ZT_RELEASE_BUFFERS  0x01u
+#define ZT_RELEASE_CIPHERS  0x02u
+zt_err zt_conn_release(zt_conn *c, unsigned what);
 /* Bytes currently allocated for this connection besides zt_conn_size():
  * record buffers, handshake state, SNI (AEAD contexts not included). */
 size_t zt_conn_buffer_bytes(const zt_conn *c);

@@ -177,7 +177,14 @@ static void batched_input(void)
     CHECK(zt_recv_into(s, r, dst, sizeof(dst), &got) == ZT_OK);
     CHECK(got == 600 && memcmp(dst, data, 600) == 0);
     CHECK_EQ_INT(s->copied, 0); /* decrypted straight into dst */
+    CHECK_EQ_INT(s->in_pt, 0);  /* no plaintext left in `in` to wipe */
     CHECK(zt_conn_memory(s) >= zt_conn_size() + ZT_INBUF_SIZE + zt_aead_bytes());
+
+    /* buffers first, then the cipher contexts */
+    CHECK(zt_conn_release(s, ZT_RELEASE_BUFFERS) == ZT_OK);
+    CHECK(s->in == NULL && s->rd.aead != NULL);
+    CHECK(zt_conn_release(s, ZT_RELEASE_CIPHERS) == ZT_OK);
+    CHECK(s->rd.aead == NULL && s->wr.aead == NULL);
 
     /* a caller's buffer that fills: the rest waits, sealed */
     r = 0;
