@@ -771,7 +771,7 @@ ngx_http_zigtls_v2_send_chain(ngx_connection_t *c, ngx_chain_t *in,
 
     /* no stream left and everything sent: the record buffers can go */
 
-    ngx_zigtls_release(c, zc);
+    ngx_zigtls_release(c, zc, 0);
 
     return in;
 }
@@ -813,7 +813,7 @@ ngx_http_zigtls_v2_stream_cleanup(void *data)
 
     /* the last stream is done and everything sent: idle from here */
 
-    ngx_zigtls_release(c, zc);
+    ngx_zigtls_release(c, zc, 0);
 }
 
 #endif
@@ -975,11 +975,11 @@ ngx_http_zigtls_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 
     /*
      * The response is out and the connection goes on to keep-alive: give
-     * the record buffers back now (the core refuses while it still holds
-     * bytes, e.g. a pipelined request).
+     * the record buffers and cipher contexts back now (the core refuses
+     * while it still holds bytes, e.g. a pipelined request).
      */
 
-    ngx_zigtls_release(c, zc);
+    ngx_zigtls_release(c, zc, 1);
 
     return rc;
 }

@@ -1130,14 +1130,17 @@ ngx_zigtls_flush(ngx_connection_t *c, ngx_zigtls_conn_t *zc)
 
 /*
  * Nothing to read or send: the record buffers go at once (a malloc and a
- * free to get them back); the cipher contexts too when nginx holds the
- * connection idle (keep-alive), otherwise 200 ms later if it is still
- * idle then: rebuilding them costs a key set-up per direction, which busy
- * HTTP/2 or stream connections would pay at every gap between bursts.
+ * free to get them back); the cipher contexts too when the connection is
+ * idle for nginx ("idle": keep-alive after an HTTP/1.1 response, a read
+ * that found nothing on a keep-alive connection), otherwise 200 ms later
+ * if it is still idle then: rebuilding them costs a key set-up per
+ * direction, which busy HTTP/2 or stream connections would pay at every
+ * gap between bursts.
  */
 
 void
-ngx_zigtls_release(ngx_connection_t *c, ngx_zigtls_conn_t *zc)
+ngx_zigtls_release(ngx_connection_t *c, ngx_zigtls_conn_t *zc,
+    ngx_uint_t idle)
 {
     if (zc->zt == NULL
         || zt_conn_release(zc->zt, ZT_RELEASE_BUFFERS) != ZT_OK)
@@ -1145,7 +1148,7 @@ ngx_zigtls_release(ngx_connection_t *c, ngx_zigtls_conn_t *zc)
         return;
     }
 
-    if (c->idle) {
+    if (idle) {
         (void) zt_conn_release(zc->zt, ZT_RELEASE_CIPHERS);
 
     } else if (!zc->idle_queued && ngx_zigtls_conns) {
@@ -1353,7 +1356,7 @@ ngx_zigtls_recv(ngx_connection_t *c, u_char *buf, size_t size)
             }
 
             /* nothing to read or send: no record buffers, no contexts */
-            ngx_zigtls_release(c, zc);
+            ngx_zigtls_release(c, zc, c->idle);
 
             return NGX_AGAIN;
         }
