@@ -23,6 +23,7 @@
 # Tickets are off on both sides (zigtls has none yet; OpenSSL:
 # ssl_session_tickets off, NumTickets 0).
 #
+# ONLY=instructions|memory|cpu runs one part.
 # Environment: PORT_BASE (first port, default 24000; the script uses
 # PORT_BASE .. PORT_BASE+19 and checks each is free; keep it below the
 # kernel's ephemeral range, net.ipv4.ip_local_port_range, or a client
@@ -78,7 +79,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # ---- ports, files, certificates ---------------------------------------------
-port_free() { [ -z "$(ss -Htan "( sport = :$1 )" 2>/dev/null)" ]; }
+port_free() { [ -z "$(ss -Htln "( sport = :$1 )" 2>/dev/null)" ]; }   # listeners (TIME_WAIT does not stop nginx, SO_REUSEADDR)
 read -r eph_lo eph_hi < /proc/sys/net/ipv4/ip_local_port_range || eph_lo=65536
 [ $((PORT_BASE + 19)) -lt "$eph_lo" ] || [ "$PORT_BASE" -gt "${eph_hi:-0}" ] ||
     echo "compare: warning: ports $PORT_BASE.. are in the ephemeral range $eph_lo-$eph_hi" >&2
@@ -218,6 +219,10 @@ per_op() {   # name fn arg-for-N arg-for-2N N...: (I(2N) - I(N)) / N
     echo $(( (i2 - i1) / div ))
 }
 declare -A IR=()
+part() { [ -z "${ONLY:-}" ] || [ "$ONLY" = "$1" ]; }
+m() { awk -v v="$1" 'BEGIN { printf "%.3f M", v / 1e6 }'; }
+r() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", a / b }'; }
+if part instructions; then
 echo
 echo "== 1. instructions (callgrind; per handshake, or per MiB)"
 IR[floor_ec]=$(floor hs "$TMP/certs/ecdsa.crt" "$TMP/certs/ecdsa.key")
@@ -234,8 +239,6 @@ for side in zigtls openssl; do
     IR[${side}_h1]=$(per_op $side wl_h1 "$CG_REQ" $((2 * CG_REQ)) "$CG_REQ" "$pe")
 done
 IR[plain_h1]=$(per_op plain wl_h1_plain "$CG_REQ" $((2 * CG_REQ)) "$CG_REQ" "$P_PLAIN")
-m() { awk -v v="$1" 'BEGIN { printf "%.3f M", v / 1e6 }'; }
-r() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", a / b }'; }
 printf '  %-36s %12s %12s %12s %10s %10s\n' "" "OpenSSL" "zigtls" "floor" "zt/floor" "zt/OpenSSL"
 for k in ec:"full handshake X25519 + ECDSA P-256" ed:"full handshake X25519 + Ed25519" \
          aes:"bulk AES-128-GCM, per MiB" cha:"bulk ChaCha20-Poly1305, per MiB"; do
@@ -252,6 +255,7 @@ for k in h2:"HTTP/2 10 KB response (-m 50)" h1:"HTTP/1.1 keep-alive 10 KB respon
 done
 echo "  (plain HTTP/1.1 keep-alive 10 KB response, no TLS: $(m ${IR[plain_h1]}); floor of a 10 KB"
 echo "   response: its AES-128-GCM sealing alone)"
+fi
 
 # ---- 2. memory --------------------------------------------------------------------
 rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
@@ -268,6 +272,7 @@ idle_kb() {   # worker port client-opts...: kB of worker RSS per idle connection
     awk -v a="$r0" -v b="$r1" -v k="$IDLE_K" 'BEGIN { printf "%.2f", (b - a) / k }'
 }
 ulimit -n 65536 2>/dev/null || true
+if part memory; then
 echo
 echo "== 2. idle memory: worker RSS growth per connection (kB), K=$IDLE_K, fresh workers"
 printf '  %-44s %10s %10s %10s\n' "" plain zigtls OpenSSL
@@ -286,6 +291,7 @@ for when in handshake response; do
     label="right after the handshake (no request)"; [ $when = response ] && label="after one keep-alive response"
     printf '  %-44s %10s %10s %10s\n' "$label" "${MEM[${when}_plain]}" "${MEM[${when}_zigtls]}" "${MEM[${when}_openssl]}"
 done
+fi
 
 # ---- 3. worker CPU and system calls -----------------------------------------------------------
 ticks() { local l; read -r l < "/proc/$1/stat"; l=${l##*) }; set -- $l; echo "$(( ${12} + ${13} )) ${12}"; }
@@ -303,6 +309,7 @@ h1() { h2load --h1 -n "$2" -c 20 -m 1 "https://127.0.0.1:$1/f10k" > "$TMP/h2.out
        grep -q "$2 succeeded" "$TMP/h2.out" || die "h2load --h1: $(grep requests: "$TMP/h2.out")"; }
 hsl() { "$CLIENT" hs -n "$2" -P 2 -c TLS_AES_128_GCM_SHA256 -g X25519 "$1" >/dev/null || die "hs"; }
 bulk() { local i; for i in $(seq 1 "$BULK_REPS"); do wl_bulk "$1" TLS_AES_128_GCM_SHA256 big.bin; done; }
+if part cpu; then
 echo
 echo "== 3. worker CPU (utime+stime, $CLK_TCK Hz ticks), median of $ROUNDS rounds (min..max);"
 echo "   last column: the same ratio for user time alone"
@@ -357,6 +364,7 @@ for wl in h2:"HTTP/2 10 KB, -m 50" h1:"HTTP/1.1 keep-alive 10 KB"; do
     done
     printf '  %-36s %18s %18s\n' "${wl#*:}" "${res[0]}" "${res[1]}"
 done
+fi
 echo
 echo "load at end $(cut -d' ' -f1-3 /proc/loadavg)"
 mkdir -p "$(dirname "$OUT")"
