@@ -7,7 +7,8 @@
  *   byte 1      chunking: 0 feeds everything at once; otherwise chunk
  *               sizes are drawn in [1, 8 * byte1] from a PRNG seeded by
  *               bytes 2-3
- *   bytes 2-3   chunk PRNG seed
+ *   bytes 2-3   chunk PRNG seed (with the record pipe and an odd byte 1,
+ *               zt_recv_into with buffers of drawn sizes, not zt_recv_done)
  *   bytes 4-    what the client sends (records), e.g. a captured stream
  *
  * Configurations 0-6 issue and resume tickets (a fixed ring key, a fixed
@@ -324,7 +325,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 if (room > 0) {
                     took = chunk - off < room ? chunk - off : room;
                     memcpy(b, p + off, took);
-                    e = zt_recv_done(r.c, took);
+                    if (cmode & 1) {
+                        /* plaintext straight into a caller's buffer of
+                         * a size drawn from the chunk generator */
+                        static uint8_t dst[ZT_MAX_PLAINTEXT + 1];
+                        size_t cap = 1 + (size_t)(splitmix(&seed) %
+                                                  sizeof(dst)), got = 0;
+                        e = zt_recv_into(r.c, took, dst, cap, &got);
+                        if (got > cap)
+                            abort();
+                    } else {
+                        e = zt_recv_done(r.c, took);
+                    }
                 }
             } else {
                 e = zt_feed(r.c, p + off, chunk - off, &took);
