@@ -771,7 +771,7 @@ ngx_http_zigtls_v2_send_chain(ngx_connection_t *c, ngx_chain_t *in,
 
     /* no stream left and everything sent: the record buffers can go */
 
-    ngx_zigtls_release(c, zc, 0);
+    ngx_zigtls_release(c, zc, 0, "HTTP/2 idle");
 
     return in;
 }
@@ -813,7 +813,7 @@ ngx_http_zigtls_v2_stream_cleanup(void *data)
 
     /* the last stream is done and everything sent: idle from here */
 
-    ngx_zigtls_release(c, zc, 0);
+    ngx_zigtls_release(c, zc, 0, "HTTP/2 idle");
 }
 
 #endif
@@ -979,7 +979,7 @@ ngx_http_zigtls_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
      * while it still holds bytes, e.g. a pipelined request).
      */
 
-    ngx_zigtls_release(c, zc, 1);
+    ngx_zigtls_release(c, zc, 1, "response done");
 
     return rc;
 }

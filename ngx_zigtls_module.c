@@ -51,6 +51,8 @@ static ngx_int_t ngx_zigtls_check_file(ngx_conf_t *cf, ngx_zigtls_file_t *f,
 static ngx_zigtls_conn_t  **ngx_zigtls_conns;
 static ngx_queue_t          ngx_zigtls_idle_q;
 static ngx_event_t          ngx_zigtls_idle_ev;
+static ngx_connection_t     ngx_zigtls_idle_dumb;  /* ev->data for the debug
+                                                      log's ngx_event_ident */
 static ngx_uint_t           ngx_zigtls_nconns;
 static ngx_int_t          (*ngx_zigtls_orig_del_conn)(ngx_connection_t *c,
                                ngx_uint_t flags);
@@ -556,6 +558,8 @@ ngx_zigtls_init_process(ngx_cycle_t *cycle)
         ngx_zigtls_nconns = cycle->connection_n;
 
         ngx_queue_init(&ngx_zigtls_idle_q);
+        ngx_zigtls_idle_dumb.fd = (ngx_socket_t) -1;
+        ngx_zigtls_idle_ev.data = &ngx_zigtls_idle_dumb;
         ngx_zigtls_idle_ev.handler = ngx_zigtls_idle_timer;
         ngx_zigtls_idle_ev.log = cycle->log;
         ngx_zigtls_idle_ev.cancelable = 1;
@@ -1140,7 +1144,7 @@ ngx_zigtls_flush(ngx_connection_t *c, ngx_zigtls_conn_t *zc)
 
 void
 ngx_zigtls_release(ngx_connection_t *c, ngx_zigtls_conn_t *zc,
-    ngx_uint_t idle)
+    ngx_uint_t idle, const char *what)
 {
     if (zc->zt == NULL
         || zt_conn_release(zc->zt, ZT_RELEASE_BUFFERS) != ZT_OK)
@@ -1162,9 +1166,9 @@ ngx_zigtls_release(ngx_connection_t *c, ngx_zigtls_conn_t *zc,
 
     ngx_zigtls_ops_memory(zc);
 
-    ngx_log_debug1(NGX_LOG_DEBUG_EVENT, c->log, 0,
-                   "zigtls: idle, record buffers released, %uz bytes held",
-                   zt_conn_memory(zc->zt));
+    ngx_log_debug2(NGX_LOG_DEBUG_EVENT, c->log, 0,
+                   "zigtls: %s, record buffers released, %uz bytes held",
+                   what, zt_conn_memory(zc->zt));
 }
 
 
@@ -1356,7 +1360,7 @@ ngx_zigtls_recv(ngx_connection_t *c, u_char *buf, size_t size)
             }
 
             /* nothing to read or send: no record buffers, no contexts */
-            ngx_zigtls_release(c, zc, c->idle);
+            ngx_zigtls_release(c, zc, c->idle, "idle");
 
             return NGX_AGAIN;
         }

@@ -144,7 +144,7 @@ void ngx_zigtls_handshake_handler(ngx_event_t *ev);
 void ngx_zigtls_install(ngx_connection_t *c);
 ngx_int_t ngx_zigtls_shutdown(ngx_connection_t *c);
 void ngx_zigtls_release(ngx_connection_t *c, ngx_zigtls_conn_t *zc,
-    ngx_uint_t idle);
+    ngx_uint_t idle, const char *what);
 ngx_uint_t ngx_zigtls_ours(ngx_connection_t *c);
 u_char *ngx_zigtls_log_error(ngx_log_t *log, u_char *buf, size_t len);
 
