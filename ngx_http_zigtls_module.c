@@ -138,6 +138,13 @@ static ngx_command_t  ngx_http_zigtls_commands[] = {
       offsetof(ngx_zigtls_srv_conf_t, max_handshake),
       &ngx_zigtls_max_handshake_post },
 
+    { ngx_string("zigtls_log_failures"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE12,
+      ngx_zigtls_set_log_failures,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      0,
+      NULL },
+
       ngx_null_command
 };
 

@@ -45,6 +45,8 @@ static ngx_int_t ngx_http_zigtls_ops_generation(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_zigtls_ops_add_variables(ngx_conf_t *cf);
 static ngx_int_t ngx_http_zigtls_ops_postconfiguration(ngx_conf_t *cf);
+static char *ngx_http_zigtls_ops_needs_zone(ngx_conf_t *cf,
+    ngx_command_t *cmd);
 static void *ngx_http_zigtls_ops_create_main_conf(ngx_conf_t *cf);
 static void *ngx_http_zigtls_ops_create_srv_conf(ngx_conf_t *cf);
 static char *ngx_http_zigtls_ops_merge_srv_conf(ngx_conf_t *cf, void *parent,
@@ -169,7 +171,7 @@ ngx_http_zigtls_ops_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
     clcf->handler = ngx_http_zigtls_ops_status_handler;
 
-    return NGX_CONF_OK;
+    return ngx_http_zigtls_ops_needs_zone(cf, cmd);
 }
 
 
@@ -196,6 +198,40 @@ ngx_http_zigtls_ops_reload(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
     clcf->handler = ngx_http_zigtls_ops_reload_handler;
+
+    return ngx_http_zigtls_ops_needs_zone(cf, cmd);
+}
+
+
+/*
+ * zigtls_status and zigtls_reload work on the zone: the first of them in
+ * this configuration is remembered, and postconfiguration refuses it when
+ * the http{} block has no zigtls_zone ("nginx -t" says where)
+ */
+
+static ngx_str_t    ngx_http_zigtls_ops_needer;
+static u_char      *ngx_http_zigtls_ops_needer_file;
+static ngx_uint_t   ngx_http_zigtls_ops_needer_line;
+
+
+static char *
+ngx_http_zigtls_ops_needs_zone(ngx_conf_t *cf, ngx_command_t *cmd)
+{
+    if (ngx_http_zigtls_ops_needer_file) {
+        return NGX_CONF_OK;
+    }
+
+    ngx_http_zigtls_ops_needer_file = ngx_pnalloc(cf->pool,
+                                          cf->conf_file->file.name.len + 1);
+    if (ngx_http_zigtls_ops_needer_file == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    (void) ngx_cpystrn(ngx_http_zigtls_ops_needer_file,
+                       cf->conf_file->file.name.data,
+                       cf->conf_file->file.name.len + 1);
+    ngx_http_zigtls_ops_needer_line = cf->conf_file->line;
+    ngx_http_zigtls_ops_needer = cmd->name;
 
     return NGX_CONF_OK;
 }
@@ -525,6 +561,9 @@ ngx_http_zigtls_ops_add_variables(ngx_conf_t *cf)
 {
     ngx_http_variable_t  *var;
 
+    /* a new configuration is read: nothing of the last one counts */
+    ngx_http_zigtls_ops_needer_file = NULL;
+
     var = ngx_http_add_variable(cf, &ngx_http_zigtls_ops_generation_name,
                                 NGX_HTTP_VAR_CHANGEABLE);
     if (var == NULL) {
@@ -552,6 +591,16 @@ ngx_http_zigtls_ops_postconfiguration(ngx_conf_t *cf)
 
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
     omcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_zigtls_ops_module);
+
+    if (ngx_http_zigtls_ops_needer_file && omcf->shm_zone == NULL) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"%V\" in %s:%ui needs a \"zigtls_zone\" in the "
+                      "http{} block",
+                      &ngx_http_zigtls_ops_needer,
+                      ngx_http_zigtls_ops_needer_file,
+                      ngx_http_zigtls_ops_needer_line);
+        return NGX_ERROR;
+    }
 
     cscfp = cmcf->servers.elts;
 

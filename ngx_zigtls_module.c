@@ -259,6 +259,129 @@ ngx_zigtls_set_alpn(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
+/* zigtls_log_failures off | LEVEL [rate=N/s] */
+
+char *
+ngx_zigtls_set_log_failures(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_zigtls_srv_conf_t  *zscf = conf;
+
+    static ngx_str_t  levels[] = {
+        ngx_null_string, ngx_string("emerg"), ngx_string("alert"),
+        ngx_string("crit"), ngx_string("error"), ngx_string("warn"),
+        ngx_string("notice"), ngx_string("info"), ngx_string("debug")
+    };
+
+    ngx_int_t    n;
+    ngx_str_t   *value, s;
+    ngx_uint_t   i;
+
+    if (zscf->log_failures != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        if (cf->args->nelts > 2) {
+            return "takes no rate with \"off\"";
+        }
+
+        zscf->log_failures = 0;
+        return NGX_CONF_OK;
+    }
+
+    for (i = 1; i < sizeof(levels) / sizeof(levels[0]); i++) {
+        if (value[1].len == levels[i].len
+            && ngx_strcmp(value[1].data, levels[i].data) == 0)
+        {
+            break;
+        }
+    }
+
+    if (i == sizeof(levels) / sizeof(levels[0])) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid level \"%V\" in \"%V\", expected off, "
+                           "emerg, alert, crit, error, warn, notice, info "
+                           "or debug", &value[1], &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    zscf->log_failures = i;
+
+    if (cf->args->nelts == 3) {
+        s = value[2];
+
+        if (s.len < 8 || ngx_strncmp(s.data, "rate=", 5) != 0
+            || ngx_strncmp(s.data + s.len - 2, "/s", 2) != 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\" in \"%V\", "
+                               "expected rate=N/s", &s, &cmd->name);
+            return NGX_CONF_ERROR;
+        }
+
+        n = ngx_atoi(s.data + 5, s.len - 7);
+
+        if (n < 1 || n > 1000000) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid rate \"%V\" in \"%V\", "
+                               "1 to 1000000 lines a second", &s, &cmd->name);
+            return NGX_CONF_ERROR;
+        }
+
+        zscf->log_failures_rate = (ngx_uint_t) n;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * A flood of bad handshakes must not fill the disk: each worker writes at
+ * most log_failures_rate lines a second, counts the rest, and says how
+ * many it left out with the next line it writes.
+ */
+
+ngx_uint_t
+ngx_zigtls_failure_level(ngx_zigtls_conn_t *zc)
+{
+    static time_t      second;
+    static ngx_uint_t  written, dropped;
+
+    ngx_uint_t  level;
+
+    level = zc->conf->log_failures;
+
+    if (level == 0 || level == NGX_CONF_UNSET_UINT) {
+        return 0;
+    }
+
+    if (second != ngx_time()) {
+        second = ngx_time();
+        written = 0;
+
+        if (dropped) {
+            ngx_log_error(level, zc->c->log, 0,
+                          "zigtls: %ui failed-handshake line%s not written "
+                          "(over zigtls_log_failures rate=%ui/s)",
+                          dropped, dropped == 1 ? "" : "s",
+                          zc->conf->log_failures_rate);
+            dropped = 0;
+        }
+    }
+
+    if (written >= zc->conf->log_failures_rate) {
+        dropped++;
+        return 0;
+    }
+
+    written++;
+
+    return level;
+}
+
+
 void
 ngx_zigtls_init_srv_conf(ngx_zigtls_srv_conf_t *conf)
 {
@@ -279,6 +402,8 @@ ngx_zigtls_init_srv_conf(ngx_zigtls_srv_conf_t *conf)
     conf->require_sni = NGX_CONF_UNSET;
     conf->server_names_strict = NGX_CONF_UNSET;
     conf->handshake_timeout = NGX_CONF_UNSET_MSEC;
+    conf->log_failures = NGX_CONF_UNSET_UINT;
+    conf->log_failures_rate = NGX_CONF_UNSET_UINT;
     conf->max_handshake = NGX_CONF_UNSET_SIZE;
 }
 
@@ -322,6 +447,17 @@ ngx_zigtls_merge_srv_conf(ngx_conf_t *cf, ngx_zigtls_srv_conf_t *conf,
     ngx_conf_merge_value(conf->require_sni, prev->require_sni, 0);
     ngx_conf_merge_value(conf->server_names_strict,
                          prev->server_names_strict, 0);
+    if (conf->log_failures == NGX_CONF_UNSET_UINT) {
+        conf->log_failures = prev->log_failures;
+        conf->log_failures_rate = prev->log_failures_rate;
+    }
+
+    ngx_conf_merge_uint_value(conf->log_failures, prev->log_failures,
+                              NGX_LOG_INFO);
+    ngx_conf_merge_uint_value(conf->log_failures_rate,
+                              prev->log_failures_rate,
+                              NGX_ZIGTLS_LOG_FAILURES_RATE);
+
     ngx_conf_merge_msec_value(conf->handshake_timeout,
                               prev->handshake_timeout,
                               NGX_ZIGTLS_DEFAULT_TIMEOUT);
@@ -721,6 +857,7 @@ ngx_zigtls_handshake_handler(ngx_event_t *ev)
 {
     const char         *sni;
     ngx_int_t           rc;
+    ngx_uint_t          level;
     ngx_connection_t   *c;
     ngx_zigtls_conn_t  *zc;
 
@@ -739,11 +876,15 @@ ngx_zigtls_handshake_handler(ngx_event_t *ev)
 
     if (ev->timedout) {
         sni = zt_conn_sni(zc->zt);
+        level = ngx_zigtls_failure_level(zc);
 
-        ngx_log_error(NGX_LOG_INFO, c->log, NGX_ETIMEDOUT,
-                      "zigtls handshake failed: timed out, "
-                      "sni: \"%s\", alert sent: none",
-                      sni ? sni : "");
+        if (level) {
+            ngx_log_error(level, c->log, NGX_ETIMEDOUT,
+                          "zigtls handshake failed: timed out, "
+                          "sni: \"%s\", alert sent: none",
+                          sni ? sni : "");
+        }
+
         ngx_zigtls_ops_handshake_failed(zc, NGX_ZIGTLS_R_TIMEOUT);
         ngx_zigtls_finish(c, zc, NGX_ERROR);
         return;
@@ -909,6 +1050,7 @@ ngx_zigtls_fail(ngx_connection_t *c, ngx_zigtls_conn_t *zc, const char *what)
     zt_err       err;
     uint8_t      sent, received;
     ngx_int_t    i;
+    ngx_uint_t   level;
     const char  *sni;
 
     err = zt_conn_error(zc->zt);
@@ -939,15 +1081,21 @@ ngx_zigtls_fail(ngx_connection_t *c, ngx_zigtls_conn_t *zc, const char *what)
         what = zt_err_str(err);
     }
 
+    level = ngx_zigtls_failure_level(zc);
+
+    if (level == 0) {
+        return;
+    }
+
     if (received != ZT_ALERT_NONE) {
-        ngx_log_error(NGX_LOG_INFO, c->log, 0,
+        ngx_log_error(level, c->log, 0,
                       "zigtls handshake failed: %s, alert received: %s, "
                       "sni: \"%s\"",
                       what, zt_alert_str(received), sni ? sni : "");
         return;
     }
 
-    ngx_log_error(NGX_LOG_INFO, c->log, 0,
+    ngx_log_error(level, c->log, 0,
                   "zigtls handshake failed: %s, alert sent: %s, sni: \"%s\"",
                   what,
                   sent != ZT_ALERT_NONE ? zt_alert_str(sent) : "none",

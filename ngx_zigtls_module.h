@@ -25,6 +25,7 @@
 #define NGX_ZIGTLS_BUFFERED          0x01
 
 #define NGX_ZIGTLS_DEFAULT_TIMEOUT   60000
+#define NGX_ZIGTLS_LOG_FAILURES_RATE 100    /* lines a second per worker */
 /* on graceful shutdown, how long a connection accepted without its
  * ClientHello yet may still take to start one (ms) */
 #define NGX_ZIGTLS_QUIT_GRACE        2000
@@ -56,6 +57,11 @@ typedef struct {
     ngx_flag_t                 server_names_strict;
     ngx_msec_t                 handshake_timeout;
     size_t                     max_handshake;     /* ClientHello cap */
+
+    /* zigtls_log_failures: the level of failed-handshake lines (0: off)
+     * and how many a worker writes per second at most */
+    ngx_uint_t                 log_failures;
+    ngx_uint_t                 log_failures_rate;
 
     /* the JA4 forms the configuration's variables use (postconfiguration) */
     ngx_uint_t                 ja4_forms;
@@ -124,6 +130,11 @@ char *ngx_zigtls_set_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 char *ngx_zigtls_set_enable(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 char *ngx_zigtls_set_list(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 char *ngx_zigtls_set_alpn(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+char *ngx_zigtls_set_log_failures(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+/* the level to log this connection's handshake failure at, 0: not now
+ * (off, or over the rate: counted and reported with the next line) */
+ngx_uint_t ngx_zigtls_failure_level(ngx_zigtls_conn_t *zc);
 extern ngx_conf_post_t  ngx_zigtls_max_handshake_post;
 
 void ngx_zigtls_init_srv_conf(ngx_zigtls_srv_conf_t *conf);
