@@ -389,6 +389,7 @@ typedef struct zt_hs_state {
     size_t psk_len;                 /* 0: no PSK chosen */
     unsigned psk_index;             /* the identity chosen */
     int psk_ke;                     /* psk_ke: no (EC)DHE */
+    int can_resume;                 /* a mode both allow: tickets (4.2.9) */
     uint8_t binder[ZT_MAX_HASH_LEN]; /* verified: the replay filter's key */
     uint8_t c_e[ZT_MAX_HASH_LEN];   /* client_early_traffic_secret */
     uint32_t client_age;            /* the client's ticket age, ms */

@@ -90,6 +90,10 @@ zt_err zt_psk_choose(zt_conn *c, const zt_ch *ch, int have_share)
     int rc;
 
     hs->psk_len = 0;
+    /* section 4.2.9: tickets only for a client that lists a mode we allow
+     * (SHOULD NOT send others); psk_dhe_ke needs no more than a share */
+    hs->can_resume = (ch->psk_modes & ZT_PSK_MODE_DHE_KE) ||
+                     ((ch->psk_modes & ZT_PSK_MODE_KE) && c->use->psk_ke);
     if (!ch->has_psk) {
         c->psk_result = ZT_PSK_NONE;
         return ZT_OK;

@@ -591,7 +591,8 @@ zt_err zt_send_tickets(zt_conn *c)
     unsigned i;
     zt_err e;
 
-    if (!zt_tickets_enabled(u) || u->ticket_count == 0)
+    if (!zt_tickets_enabled(u) || u->ticket_count == 0 ||
+        !c->hss->can_resume)
         return ZT_OK;
     now = zt_wall_ms(u);
     if (!c->resumed)

@@ -431,7 +431,8 @@ void zt_config_set_ticket_codec(zt_config *cfg, zt_ticket_seal_fn seal,
  * monotonic). Without it no ticket is issued or accepted. */
 void zt_config_set_wall_clock(zt_config *cfg, zt_clock_fn fn, void *arg);
 /* NewSessionTickets sent after the client Finished (default 1; 0: none,
- * resumption of tickets still works). At most 16. */
+ * resumption of tickets still works). At most 16. None to a client whose
+ * psk_key_exchange_modes has no mode we allow (4.2.9). */
 zt_err zt_config_set_ticket_count(zt_config *cfg, unsigned n) ZT_WUR;
 /* Ticket lifetime in seconds (default 7200; 1..ZT_MAX_TICKET_LIFETIME).
  * A session descending by resumption from one full handshake never

@@ -244,7 +244,7 @@ size_t tcli_client_hello(tcli *t, uint8_t *out, size_t cap)
     zt_wr_close(&w, at2, 2);
     zt_wr_close(&w, at, 2);
     zt_wr_bytes(&w, t->extra, t->extra_len);
-    if (t->psk_id_len && !t->no_psk_modes) {
+    if ((t->psk_id_len || t->psk_modes) && !t->no_psk_modes) {
         unsigned m = t->psk_modes ? t->psk_modes : ZT_PSK_MODE_DHE_KE;
         zt_wr_u16(&w, ZT_EXT_PSK_KEY_EXCHANGE_MODES);
         at = zt_wr_open(&w, 2);

@@ -45,7 +45,9 @@ typedef struct tcli {
     size_t psk_len;        /* 32: SHA-256 suites, 48: SHA-384 */
     uint16_t psk_suite;    /* the ticket's suite (0-RTT keys) */
     uint32_t psk_age;      /* obfuscated_ticket_age sent */
-    unsigned psk_modes;    /* ZT_PSK_MODE_* (0: psk_dhe_ke) */
+    /* ZT_PSK_MODE_* sent in psk_key_exchange_modes; 0: psk_dhe_ke with a
+     * PSK, no extension without one (set it to ask for tickets, 4.2.9) */
+    unsigned psk_modes;
     int no_psk_modes;      /* leave psk_key_exchange_modes out */
     int early_data;        /* send the early_data extension */
     int binder_corrupt;    /* flip a bit of the binder */

@@ -45,12 +45,15 @@ static void reset_table(void)
     CHECK(zt_replay_table_init(table, sizeof(table), now_ms - 1000) > 0);
 }
 
-/* A full handshake; the tickets land in t. Returns the server. */
+/* A full handshake of a client that can resume (psk_dhe_ke, unless the
+ * test chose its modes); the tickets land in t. Returns the server. */
 static zt_conn *full(zt_config *cfg, tcli *t)
 {
     zt_conn *s = zt_conn_new(cfg);
     size_t n;
 
+    if (t->psk_modes == 0 && !t->no_psk_modes)
+        t->psk_modes = ZT_PSK_MODE_DHE_KE;
     CHECK(thandshake(s, t) == 0);
     n = tsrv_drain(s, out, sizeof(out));
     CHECK_EQ_INT(tcli_read_tickets(t, out, n), zt_conn_tickets_sent(s));
@@ -352,7 +355,82 @@ static void tickets_and_resumption(zt_ticket_keys *ring)
     zt_config_free(cfg);
 }
 
-/* The ticket outlives neither its lifetime nor 7 days after the full
+/* Section 4.2.9: no ticket for a client that could not resume it, one
+ * whose psk_key_exchange_modes (if any) has no mode we allow. */
+static void tickets_need_modes(zt_ticket_keys *ring)
+{
+    static const struct {
+        const char *name;
+        int no_modes;
+        unsigned modes;
+        int allow_ke;
+        unsigned tickets;
+    } cases[] = {
+        {"no psk_key_exchange_modes", 1, 0, 0, 0},
+        {"psk_ke only, refused here", 0, ZT_PSK_MODE_KE, 0, 0},
+        {"psk_ke only, allowed here", 0, ZT_PSK_MODE_KE, 1, 1},
+        {"psk_dhe_ke", 0, ZT_PSK_MODE_DHE_KE, 0, 1},
+        {"both modes", 0, ZT_PSK_MODE_KE | ZT_PSK_MODE_DHE_KE, 0, 1},
+    };
+    zt_config *cfg = scfg(ring, 0);
+    zt_conn *s;
+    tcli a = {0};
+    size_t i, n;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        zt_config_set_psk_ke(cfg, cases[i].allow_ke);
+        reinit(&a);
+        a.no_psk_modes = cases[i].no_modes;
+        a.psk_modes = cases[i].modes;
+        s = zt_conn_new(cfg);
+        CHECK_MSG(thandshake(s, &a) == 0, "%s", cases[i].name);
+        n = tsrv_drain(s, out, sizeof(out));
+        CHECK_MSG(zt_conn_tickets_sent(s) == cases[i].tickets &&
+                      tcli_read_tickets(&a, out, n) == (int)cases[i].tickets,
+                  "%s: %u tickets", cases[i].name, zt_conn_tickets_sent(s));
+        zt_conn_free(s);
+    }
+    /* the modes of the ClientHello the ServerHello answers, after a
+     * HelloRetryRequest too */
+    zt_config_set_psk_ke(cfg, 0);
+    reinit(&a);
+    a.no_psk_modes = 1;
+    a.n_shares = 0;
+    s = zt_conn_new(cfg);
+    CHECK(thandshake(s, &a) == 0 && a.got_hrr);
+    n = tsrv_drain(s, out, sizeof(out));
+    CHECK(n == 0 && zt_conn_tickets_sent(s) == 0);
+    zt_conn_free(s);
+    reinit(&a);
+    a.psk_modes = ZT_PSK_MODE_DHE_KE;
+    a.n_shares = 0;
+    s = zt_conn_new(cfg);
+    CHECK(thandshake(s, &a) == 0 && a.got_hrr);
+    n = tsrv_drain(s, out, sizeof(out));
+    CHECK_EQ_INT(tcli_read_tickets(&a, out, n), 1);
+    zt_conn_free(s);
+    /* a resumed connection of a psk_ke client gets a psk_ke ticket */
+    {
+        tcli b = {0};
+        zt_config_set_psk_ke(cfg, 1);
+        reinit(&a);
+        zt_conn_free(full(cfg, &a));
+        reinit(&b);
+        tcli_resume(&b, &a, 0, 10);
+        b.psk_modes = ZT_PSK_MODE_KE;
+        s = zt_conn_new(cfg);
+        CHECK(offer(s, &b, 0) == ZT_OK && finish(s, &b) == ZT_OK);
+        CHECK(zt_conn_resumed(s) && zt_conn_group(s) == 0);
+        n = tsrv_drain(s, out, sizeof(out));
+        CHECK_EQ_INT(tcli_read_tickets(&b, out, n), 1);
+        zt_conn_free(s);
+        tcli_free(&b);
+    }
+    tcli_free(&a);
+    zt_config_free(cfg);
+}
+
+/* The ticket outlives its lifetime nor 7 days after the full
  * handshake it descends from. */
 static void lifetimes(zt_ticket_keys *ring)
 {
@@ -1027,6 +1105,7 @@ void suite_sessions(void)
     replay_table();
     tickets_and_resumption(ring);
     lifetimes(ring);
+    tickets_need_modes(ring);
     fallbacks(ring);
     rotation();
     early_accepted(ring);
