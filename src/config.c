@@ -49,6 +49,8 @@ const char *zt_sigalg_name(uint16_t scheme)
 {
     switch (scheme) {
     case ZT_SIG_ECDSA_SECP256R1_SHA256: return "ecdsa_secp256r1_sha256";
+    case ZT_SIG_ECDSA_SECP384R1_SHA384: return "ecdsa_secp384r1_sha384";
+    case ZT_SIG_ECDSA_SECP521R1_SHA512: return "ecdsa_secp521r1_sha512";
     case ZT_SIG_RSA_PSS_RSAE_SHA256: return "rsa_pss_rsae_sha256";
     case ZT_SIG_RSA_PSS_RSAE_SHA384: return "rsa_pss_rsae_sha384";
     case ZT_SIG_RSA_PSS_RSAE_SHA512: return "rsa_pss_rsae_sha512";
@@ -86,6 +88,7 @@ zt_config *zt_config_new(void)
     cfg->ticket_count = 1;
     cfg->ticket_lifetime = 7200;
     cfg->age_window = 10000;
+    cfg->verify_depth = 1; /* nginx's ssl_verify_depth */
     return cfg;
 }
 
@@ -102,6 +105,7 @@ void zt_config_free(zt_config *cfg)
     for (i = 0; i < cfg->n_names; i++)
         free(cfg->names[i]);
     free(cfg->names);
+    zt_trust_free(cfg->trust);
     zt_memzero(cfg, sizeof(*cfg));
     free(cfg);
 }
@@ -471,4 +475,9 @@ zt_err zt_config_set_max_handshake_len(zt_config *cfg, size_t len)
         return ZT_E_CONFIG;
     cfg->max_hs = len;
     return ZT_OK;
+}
+
+char *zt_file_read(const char *path, size_t *len, char *err, size_t err_len)
+{
+    return slurp(path, len, err, err_len);
 }

@@ -1057,7 +1057,7 @@ static const EVP_MD *pss_md(uint16_t scheme)
     return NULL;
 }
 
-static int is_p256(EVP_PKEY *pk)
+static int is_curve(EVP_PKEY *pk, const char *sn)
 {
     char name[64];
     size_t n = 0;
@@ -1065,7 +1065,12 @@ static int is_p256(EVP_PKEY *pk)
     if (EVP_PKEY_get_base_id(pk) != EVP_PKEY_EC ||
         EVP_PKEY_get_group_name(pk, name, sizeof(name), &n) != 1)
         return 0;
-    return strcmp(name, SN_X9_62_prime256v1) == 0;
+    return strcmp(name, sn) == 0;
+}
+
+static int is_p256(EVP_PKEY *pk)
+{
+    return is_curve(pk, SN_X9_62_prime256v1);
 }
 
 /* RSA-PSS parameters for TLS: MGF1 with the same hash, salt length equal
@@ -1106,6 +1111,16 @@ static int verify_pkey(EVP_PKEY *pk, uint16_t scheme, const uint8_t *msg,
         if (!is_p256(pk))
             return fail();
         md = g_sha256;
+        break;
+    case ZT_SIG_ECDSA_SECP384R1_SHA384: /* client certificates */
+        if (!is_curve(pk, SN_secp384r1))
+            return fail();
+        md = g_sha384;
+        break;
+    case ZT_SIG_ECDSA_SECP521R1_SHA512:
+        if (!is_curve(pk, SN_secp521r1))
+            return fail();
+        md = g_sha512;
         break;
     case ZT_SIG_RSA_PSS_RSAE_SHA256:
     case ZT_SIG_RSA_PSS_RSAE_SHA384:
@@ -1505,4 +1520,449 @@ void zt_cred_free(zt_cred *cred)
         free(cred->chain_der[i]);
     zt_memzero(cred->ed25519_sk, sizeof(cred->ed25519_sk));
     memset(cred, 0, sizeof(*cred));
+}
+
+/* ---- X.509 for client certificates --------------------------------------- */
+
+struct zt_trust {
+    X509_STORE *store;
+    size_t n_ca, n_crl;
+    uint8_t *names; /* DistinguishedName entries, u16-prefixed */
+    size_t names_len;
+};
+
+/* Room left for the names in a CertificateRequest (RFC 8446 4.3.2:
+ * extensions<2..2^16-1>; the signature_algorithms extension needs less
+ * than 64 bytes). */
+#define ZT_TRUST_NAMES_MAX (65535 - 64)
+
+/* A chain certificate the provider could not parse (not a libcrypto code). */
+#define ZT_X509_PARSE (-1)
+
+zt_trust *zt_trust_new(void)
+{
+    zt_trust *t;
+
+    if (!ready())
+        return NULL;
+    t = calloc(1, sizeof(*t));
+    if (t == NULL)
+        return NULL;
+    t->store = X509_STORE_new();
+    if (t->store == NULL) {
+        free(t);
+        ERR_clear_error();
+        return NULL;
+    }
+    return t;
+}
+
+void zt_trust_free(zt_trust *t)
+{
+    if (t == NULL)
+        return;
+    X509_STORE_free(t->store);
+    free(t->names);
+    free(t);
+}
+
+/* Append the subject of x to the advertised names, once. */
+static int trust_add_name(zt_trust *t, X509 *x, char *err, size_t err_len)
+{
+    unsigned char *der = NULL;
+    uint8_t *nb;
+    size_t off = 0, l;
+    int n = i2d_X509_NAME(X509_get_subject_name(x), &der);
+
+    if (n <= 0)
+        return cred_err(err, err_len, "cannot encode a CA subject name");
+    while (off + 2 <= t->names_len) {
+        l = ((size_t)t->names[off] << 8) | t->names[off + 1];
+        if (l == (size_t)n && memcmp(t->names + off + 2, der, l) == 0) {
+            OPENSSL_free(der);
+            return 0; /* already listed */
+        }
+        off += 2 + l;
+    }
+    if (t->names_len + 2 + (size_t)n > ZT_TRUST_NAMES_MAX) {
+        OPENSSL_free(der);
+        return cred_err(err, err_len,
+                        "the CA names do not fit in a CertificateRequest "
+                        "(more than %d bytes)",
+                        ZT_TRUST_NAMES_MAX);
+    }
+    nb = realloc(t->names, t->names_len + 2 + (size_t)n);
+    if (nb == NULL) {
+        OPENSSL_free(der);
+        return cred_err(err, err_len, "out of memory");
+    }
+    t->names = nb;
+    nb[t->names_len] = (uint8_t)(n >> 8);
+    nb[t->names_len + 1] = (uint8_t)n;
+    memcpy(nb + t->names_len + 2, der, (size_t)n);
+    t->names_len += 2 + (size_t)n;
+    OPENSSL_free(der);
+    return 0;
+}
+
+/* The PEM loop ended: "no start line" is its normal end, anything else a
+ * damaged object. */
+static int pem_end_ok(void)
+{
+    unsigned long e = ERR_peek_last_error();
+
+    return e == 0 || (ERR_GET_LIB(e) == ERR_LIB_PEM &&
+                      ERR_GET_REASON(e) == PEM_R_NO_START_LINE);
+}
+
+int zt_trust_add_ca(zt_trust *t, const char *pem, size_t len, int advertise,
+                    char *err, size_t err_len)
+{
+    BIO *bio;
+    X509 *x;
+    size_t n = 0;
+
+    if (len > INT_MAX || (bio = BIO_new_mem_buf(pem, (int)len)) == NULL)
+        return cred_err(err, err_len, "cannot read the CA certificates");
+    ERR_clear_error();
+    /* _AUX: "TRUSTED CERTIFICATE" blocks too, as nginx's CA files */
+    while ((x = PEM_read_bio_X509_AUX(bio, NULL, no_password, NULL)) !=
+           NULL) {
+        if (X509_STORE_add_cert(t->store, x) != 1 ||
+            (advertise && trust_add_name(t, x, err, err_len) != 0)) {
+            if (err != NULL && err_len > 0 && err[0] == '\0')
+                cred_err(err, err_len, "cannot add CA certificate %zu",
+                         n + 1);
+            X509_free(x);
+            BIO_free(bio);
+            ERR_clear_error();
+            return -1;
+        }
+        X509_free(x);
+        n++;
+    }
+    BIO_free(bio);
+    if (!pem_end_ok())
+        return cred_err(err, err_len, "cannot parse CA certificate %zu",
+                        n + 1);
+    if (n == 0)
+        return cred_err(err, err_len, "no certificate found");
+    t->n_ca += n;
+    ERR_clear_error();
+    return 0;
+}
+
+int zt_trust_add_crl(zt_trust *t, const char *pem, size_t len, char *err,
+                     size_t err_len)
+{
+    BIO *bio;
+    X509_CRL *crl;
+    size_t n = 0;
+
+    if (len > INT_MAX || (bio = BIO_new_mem_buf(pem, (int)len)) == NULL)
+        return cred_err(err, err_len, "cannot read the CRL file");
+    ERR_clear_error();
+    while ((crl = PEM_read_bio_X509_CRL(bio, NULL, no_password, NULL)) !=
+           NULL) {
+        if (X509_STORE_add_crl(t->store, crl) != 1) {
+            X509_CRL_free(crl);
+            BIO_free(bio);
+            return cred_err(err, err_len, "cannot add CRL %zu", n + 1);
+        }
+        X509_CRL_free(crl);
+        n++;
+    }
+    BIO_free(bio);
+    if (!pem_end_ok())
+        return cred_err(err, err_len, "cannot parse CRL %zu", n + 1);
+    if (n == 0)
+        return cred_err(err, err_len, "no CRL found");
+    t->n_crl += n;
+    ERR_clear_error();
+    return 0;
+}
+
+size_t zt_trust_ca_count(const zt_trust *t)
+{
+    return t ? t->n_ca : 0;
+}
+
+size_t zt_trust_crl_count(const zt_trust *t)
+{
+    return t ? t->n_crl : 0;
+}
+
+const uint8_t *zt_trust_names(const zt_trust *t, size_t *len)
+{
+    *len = t ? t->names_len : 0;
+    return *len ? t->names : NULL;
+}
+
+static X509 *x509_from_der(const uint8_t *der, size_t len)
+{
+    const unsigned char *p = der;
+    X509 *x;
+
+    if (len == 0 || len > LONG_MAX)
+        return NULL;
+    x = d2i_X509(NULL, &p, (long)len);
+    if (x != NULL && p != der + len) {
+        X509_free(x);
+        x = NULL;
+    }
+    return x;
+}
+
+static int64_t asn1_time_epoch(const ASN1_TIME *t)
+{
+    struct tm tm;
+
+    memset(&tm, 0, sizeof(tm));
+    if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1)
+        return 0;
+    return (int64_t)timegm(&tm);
+}
+
+static zt_pk_kind pk_kind(EVP_PKEY *pk, unsigned *bits)
+{
+    *bits = pk ? (unsigned)EVP_PKEY_get_bits(pk) : 0;
+    if (pk == NULL)
+        return ZT_PK_OTHER;
+    switch (EVP_PKEY_get_base_id(pk)) {
+    case EVP_PKEY_ED25519:
+        return ZT_PK_ED25519;
+    case EVP_PKEY_RSA:
+        return ZT_PK_RSA;
+    case EVP_PKEY_EC:
+        if (is_curve(pk, SN_X9_62_prime256v1))
+            return ZT_PK_P256;
+        if (is_curve(pk, SN_secp384r1))
+            return ZT_PK_P384;
+        if (is_curve(pk, SN_secp521r1))
+            return ZT_PK_P521;
+        return ZT_PK_OTHER;
+    }
+    return ZT_PK_OTHER;
+}
+
+/* Subject, issuer (RFC 2253) and serial (hex) as nginx prints them,
+ * NUL-separated in one allocation. */
+static int x509_text(X509 *x, zt_x509_facts *f)
+{
+    BIO *bio = BIO_new(BIO_s_mem());
+    char *data;
+    long n;
+    size_t at[3];
+    int ok = bio != NULL;
+
+    if (ok) {
+        at[0] = 0;
+        ok = X509_NAME_print_ex(bio, X509_get_subject_name(x), 0,
+                                XN_FLAG_RFC2253) >= 0 &&
+             BIO_write(bio, "", 1) == 1;
+    }
+    if (ok) {
+        at[1] = (size_t)BIO_pending(bio);
+        ok = X509_NAME_print_ex(bio, X509_get_issuer_name(x), 0,
+                                XN_FLAG_RFC2253) >= 0 &&
+             BIO_write(bio, "", 1) == 1;
+    }
+    if (ok) {
+        at[2] = (size_t)BIO_pending(bio);
+        ok = i2a_ASN1_INTEGER(bio, X509_get0_serialNumber(x)) >= 0 &&
+             BIO_write(bio, "", 1) == 1;
+    }
+    if (ok) {
+        n = BIO_get_mem_data(bio, &data);
+        ok = n > 0 && (f->text = malloc((size_t)n)) != NULL;
+        if (ok) {
+            memcpy(f->text, data, (size_t)n);
+            f->text_len = (size_t)n;
+            f->issuer_off = at[1];
+            f->serial_off = at[2];
+        }
+    }
+    BIO_free(bio);
+    return ok ? 0 : -1;
+}
+
+int zt_x509_facts_get(const uint8_t *der, size_t len, zt_x509_facts *f)
+{
+    X509 *x;
+    int rc = -1;
+
+    memset(f, 0, sizeof(*f));
+    if (!ready() || (x = x509_from_der(der, len)) == NULL)
+        return fail();
+    f->key = pk_kind(X509_get0_pubkey(x), &f->key_bits);
+    f->not_before = asn1_time_epoch(X509_get0_notBefore(x));
+    f->not_after = asn1_time_epoch(X509_get0_notAfter(x));
+    if (EVP_Digest(der, len, f->sha256, NULL, g_sha256, NULL) == 1 &&
+        EVP_Digest(der, len, f->sha1, NULL, EVP_sha1(), NULL) == 1 &&
+        x509_text(x, f) == 0)
+        rc = 0;
+    X509_free(x);
+    ERR_clear_error();
+    return rc;
+}
+
+int zt_x509_code_no_ca(int code)
+{
+    switch (code) {
+    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+    case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+    case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+        return 1;
+    }
+    return 0;
+}
+
+const char *zt_x509_code_str(int code)
+{
+    if (code == ZT_X509_PARSE)
+        return "certificate could not be parsed";
+    return X509_verify_cert_error_string(code);
+}
+
+/* libcrypto's codes by what they mean for the client (the alerts follow
+ * RFC 8446 section 6.2, and libssl's table where the RFC is silent). */
+static zt_verify_result x509_result(int code)
+{
+    switch (code) {
+    case X509_V_OK:
+        return ZT_VR_OK;
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+    case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+    case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+    case X509_V_ERR_INVALID_CA:
+    case X509_V_ERR_CERT_UNTRUSTED:
+    case X509_V_ERR_CERT_REJECTED:
+        return ZT_VR_UNKNOWN_CA;
+    case X509_V_ERR_CERT_HAS_EXPIRED:
+    case X509_V_ERR_CERT_NOT_YET_VALID:
+    case X509_V_ERR_CRL_HAS_EXPIRED:
+    case X509_V_ERR_CRL_NOT_YET_VALID:
+        return ZT_VR_EXPIRED;
+    case X509_V_ERR_CERT_REVOKED:
+        return ZT_VR_REVOKED;
+    case X509_V_ERR_INVALID_PURPOSE:
+        return ZT_VR_BAD_PURPOSE;
+    case X509_V_ERR_CERT_CHAIN_TOO_LONG:
+    case X509_V_ERR_PATH_LENGTH_EXCEEDED:
+        return ZT_VR_CHAIN_TOO_LONG;
+    case X509_V_ERR_UNABLE_TO_GET_CRL:
+    case X509_V_ERR_UNABLE_TO_GET_CRL_ISSUER:
+        return ZT_VR_CRL_MISSING;
+    case ZT_X509_PARSE:
+    case X509_V_ERR_CERT_SIGNATURE_FAILURE:
+    case X509_V_ERR_CRL_SIGNATURE_FAILURE:
+    case X509_V_ERR_UNABLE_TO_DECRYPT_CERT_SIGNATURE:
+    case X509_V_ERR_UNABLE_TO_DECRYPT_CRL_SIGNATURE:
+    case X509_V_ERR_UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY:
+    case X509_V_ERR_ERROR_IN_CERT_NOT_BEFORE_FIELD:
+    case X509_V_ERR_ERROR_IN_CERT_NOT_AFTER_FIELD:
+    case X509_V_ERR_ERROR_IN_CRL_LAST_UPDATE_FIELD:
+    case X509_V_ERR_ERROR_IN_CRL_NEXT_UPDATE_FIELD:
+    case X509_V_ERR_EE_KEY_TOO_SMALL:
+    case X509_V_ERR_CA_KEY_TOO_SMALL:
+    case X509_V_ERR_CA_MD_TOO_WEAK:
+        return ZT_VR_BAD_CERT;
+    }
+    return ZT_VR_OTHER;
+}
+
+/* Errors seen while libcrypto walks the chain: the last one that is more
+ * than "issuer unknown" wins over any "issuer unknown" one. */
+typedef struct {
+    int code;
+    int hard;
+} zt_vstate;
+
+static int verify_cb(int ok, X509_STORE_CTX *ctx)
+{
+    zt_vstate *st = X509_STORE_CTX_get_app_data(ctx);
+    int e;
+
+    if (!ok && st != NULL) {
+        e = X509_STORE_CTX_get_error(ctx);
+        if (!zt_x509_code_no_ca(e)) {
+            st->code = e;
+            st->hard = 1;
+        } else if (!st->hard) {
+            st->code = e;
+        }
+    }
+    return 1; /* go on: every error is seen, as with nginx's callback */
+}
+
+zt_verify_result zt_x509_verify_client(const zt_trust *t,
+                                       const uint8_t *const *der,
+                                       const size_t *len, size_t n,
+                                       unsigned depth, int64_t now,
+                                       int level, int *code)
+{
+    zt_trust *own = NULL;
+    X509_STORE_CTX *ctx = NULL;
+    X509_VERIFY_PARAM *param;
+    STACK_OF(X509) *untrusted = NULL;
+    X509 *leaf = NULL, *x;
+    zt_vstate st = {X509_V_OK, 0};
+    size_t i;
+    int rc = -2;
+
+    *code = ZT_X509_PARSE;
+    if (!ready() || n == 0)
+        return ZT_VR_BAD_CERT;
+    if (t == NULL) {
+        /* nothing trusted (optional_no_ca without CAs): an empty store */
+        t = own = zt_trust_new();
+        if (t == NULL) {
+            *code = X509_V_ERR_OUT_OF_MEM;
+            return ZT_VR_OTHER;
+        }
+    }
+    leaf = x509_from_der(der[0], len[0]);
+    untrusted = sk_X509_new_null();
+    if (leaf == NULL || untrusted == NULL)
+        goto out;
+    for (i = 1; i < n; i++) {
+        x = x509_from_der(der[i], len[i]);
+        if (x == NULL || !sk_X509_push(untrusted, x)) {
+            X509_free(x);
+            goto out;
+        }
+    }
+    ctx = X509_STORE_CTX_new();
+    if (ctx == NULL ||
+        X509_STORE_CTX_init(ctx, t->store, leaf, untrusted) != 1 ||
+        X509_STORE_CTX_set_default(ctx, "ssl_client") != 1) {
+        *code = X509_V_ERR_OUT_OF_MEM;
+        goto out;
+    }
+    param = X509_STORE_CTX_get0_param(ctx);
+    X509_VERIFY_PARAM_set_depth(param, (int)depth);
+    X509_VERIFY_PARAM_set_time(param, (time_t)now);
+    X509_VERIFY_PARAM_set_auth_level(param, level);
+    if (t->n_crl > 0)
+        X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_CRL_CHECK |
+                                               X509_V_FLAG_CRL_CHECK_ALL);
+    X509_STORE_CTX_set_verify_cb(ctx, verify_cb);
+    X509_STORE_CTX_set_app_data(ctx, &st);
+    rc = X509_verify_cert(ctx);
+    if (rc <= 0 && st.code == X509_V_OK)
+        st.code = X509_STORE_CTX_get_error(ctx) != X509_V_OK
+                      ? X509_STORE_CTX_get_error(ctx)
+                      : X509_V_ERR_UNSPECIFIED;
+    *code = st.code;
+out:
+    X509_STORE_CTX_free(ctx);
+    sk_X509_pop_free(untrusted, X509_free);
+    X509_free(leaf);
+    zt_trust_free(own);
+    ERR_clear_error();
+    return x509_result(*code);
 }

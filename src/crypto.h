@@ -239,4 +239,69 @@ int zt_verify_pubkey_sig(const uint8_t *spki_der, size_t spki_len,
                          uint16_t scheme, const uint8_t *msg, size_t msg_len,
                          const uint8_t *sig, size_t sig_len) ZT_WUR;
 
+/* ---- X.509 for client certificates (libcrypto) ---------------------------
+ * A trust store (trusted CAs, CRLs, the names advertised in
+ * certificate_authorities) built once with the configuration and shared
+ * read-only by connections; path validation and certificate facts. */
+typedef struct zt_trust zt_trust; /* opaque (an X509_STORE and names) */
+
+zt_trust *zt_trust_new(void) ZT_WUR;
+void zt_trust_free(zt_trust *t);
+/* Add every certificate of a PEM text as a trust anchor; advertise: also
+ * add its subject (once) to the certificate_authorities list. */
+int zt_trust_add_ca(zt_trust *t, const char *pem, size_t len, int advertise,
+                    char *err, size_t err_len) ZT_WUR;
+int zt_trust_add_crl(zt_trust *t, const char *pem, size_t len, char *err,
+                     size_t err_len) ZT_WUR;
+size_t zt_trust_ca_count(const zt_trust *t);
+size_t zt_trust_crl_count(const zt_trust *t);
+/* The body of certificate_authorities' authorities vector: each advertised
+ * name as DistinguishedName<1..2^16-1> (DER with its u16 length); NULL
+ * when none. */
+const uint8_t *zt_trust_names(const zt_trust *t, size_t *len);
+
+/* Public key of a certificate, as far as CertificateVerify cares. */
+typedef enum {
+    ZT_PK_OTHER = 0,
+    ZT_PK_ED25519,
+    ZT_PK_P256,
+    ZT_PK_P384,
+    ZT_PK_P521,
+    ZT_PK_RSA
+} zt_pk_kind;
+
+typedef struct zt_x509_facts {
+    zt_pk_kind key;
+    unsigned key_bits;
+    int64_t not_before, not_after;  /* seconds since the epoch */
+    uint8_t sha256[32], sha1[20];
+    char *text;       /* malloc'd "subject\0issuer\0serial\0" (free()) */
+    size_t text_len;  /* bytes of text, the three NULs included */
+    size_t issuer_off, serial_off;
+} zt_x509_facts;
+
+/* Parse one DER certificate (exactly len bytes) and fill f. */
+int zt_x509_facts_get(const uint8_t *der, size_t len, zt_x509_facts *f) ZT_WUR;
+
+/*
+ * Validate a client's chain (der[0] the leaf, the rest untrusted
+ * intermediates as sent) against t for TLS client authentication (purpose
+ * sslclient: key usage and extended key usage), with at most `depth`
+ * intermediates, at time `now`, at libcrypto security level `level`
+ * (1: RSA >= 1024, 2: RSA >= 2048 and no SHA-1). Every error is looked at
+ * (the last one that matters is kept, as nginx's callback lets libcrypto
+ * go on): returns the zt_verify_result and sets *code to libcrypto's
+ * X509_V_ code (0 when verified). t may be NULL (nothing is trusted).
+ */
+zt_verify_result zt_x509_verify_client(const zt_trust *t,
+                                       const uint8_t *const *der,
+                                       const size_t *len, size_t n,
+                                       unsigned depth, int64_t now,
+                                       int level, int *code);
+/* 1 when code only says the issuer is not trusted (nginx's
+ * ngx_ssl_verify_error_optional: what optional_no_ca tolerates). */
+int zt_x509_code_no_ca(int code);
+/* libcrypto's text for code ("certificate has expired"). */
+const char *zt_x509_code_str(int code);
+
 #endif /* ZT_CRYPTO_H */

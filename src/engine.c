@@ -43,6 +43,7 @@ void zt_conn_free(zt_conn *c)
     if (c == NULL)
         return;
     zt_hs_release(c);
+    zt_peer_free(c);
     zt_dir_clear(&c->rd);
     zt_dir_clear(&c->wr);
     free(c->sni);
@@ -226,6 +227,7 @@ static zt_err on_record(zt_conn *c, uint8_t type, uint8_t *rec, size_t len,
          * with empty records. */
         if (len != 1 || rec[0] != 0x01 || c->hs_len != 0 ||
             (c->st != ZT_S_WAIT_CH2 && c->st != ZT_S_WAIT_EOED &&
+             c->st != ZT_S_WAIT_CERT && c->st != ZT_S_WAIT_CV &&
              c->st != ZT_S_WAIT_FINISHED))
             return ZT_E_UNEXPECTED_CCS;
         c->ccs_seen = 1;
@@ -239,7 +241,8 @@ static zt_err on_record(zt_conn *c, uint8_t type, uint8_t *rec, size_t len,
                 c->in_pt = (size_t)(rec - c->in) + len; /* wiped on free */
             e = dst ? zt_unprotect_to(c, rec, len, dst, &inner, &n)
                     : zt_unprotect(c, rec, len, &inner, &n);
-            if (e == ZT_E_BAD_RECORD_MAC && c->st == ZT_S_WAIT_FINISHED &&
+            if (e == ZT_E_BAD_RECORD_MAC &&
+                (c->st == ZT_S_WAIT_FINISHED || c->st == ZT_S_WAIT_CERT) &&
                 c->early_skip >= len) {
                 c->early_skip -= len; /* rejected 0-RTT (4.2.10) */
                 return ZT_OK;
@@ -806,7 +809,7 @@ size_t zt_conn_buffer_bytes(const zt_conn *c)
     return (c->in ? ZT_INBUF_SIZE : 0) + c->out_cap + c->hs_cap +
            c->hs_out_cap + (c->hss ? sizeof(*c->hss) : 0) +
            (c->hss && c->hss->ticket_pt ? ZT_MAX_SESSION_STATE : 0) +
-           (c->sni ? strlen(c->sni) + 1 : 0);
+           (c->sni ? strlen(c->sni) + 1 : 0) + zt_peer_bytes(c);
 }
 
 size_t zt_conn_memory(const zt_conn *c)

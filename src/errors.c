@@ -1,6 +1,7 @@
 /*
  * errors.c: the one place that maps every error to its alert (RFC 8446
- * section 6.2), and the names used in logs and metrics.
+ * section 6.2), and the names used in logs and metrics (errors, and client
+ * certificate verification results).
  */
 #include "internal.h"
 
@@ -56,6 +57,22 @@ uint8_t zt_err_alert(zt_err e)
         return ZT_ALERT_UNEXPECTED_MESSAGE;
     case ZT_E_BAD_RECORD_MAC:
         return ZT_ALERT_BAD_RECORD_MAC;
+    case ZT_E_CERT_REQUIRED:     /* 4.4.2.4 */
+        return ZT_ALERT_CERTIFICATE_REQUIRED;
+    case ZT_E_BAD_CERTIFICATE:   /* 4.4.2.4, 6.2 */
+        return ZT_ALERT_BAD_CERTIFICATE;
+    case ZT_E_UNSUPPORTED_CERT:
+        return ZT_ALERT_UNSUPPORTED_CERTIFICATE;
+    case ZT_E_CERT_REVOKED:
+        return ZT_ALERT_CERTIFICATE_REVOKED;
+    case ZT_E_CERT_EXPIRED:
+        return ZT_ALERT_CERTIFICATE_EXPIRED;
+    case ZT_E_CERT_UNKNOWN:
+        return ZT_ALERT_CERTIFICATE_UNKNOWN;
+    case ZT_E_UNKNOWN_CA:
+        return ZT_ALERT_UNKNOWN_CA;
+    case ZT_E_BAD_SIGALG:        /* 4.4.3, as libssl */
+        return ZT_ALERT_ILLEGAL_PARAMETER;
     case ZT_E_INTERNAL:
     case ZT_E_NOMEM:
     case ZT_E__COUNT:
@@ -92,6 +109,14 @@ const char *zt_err_str(zt_err e)
         [ZT_E_BAD_FINISHED] = "bad_finished",
         [ZT_E_BAD_SIGNATURE] = "bad_signature",
         [ZT_E_BAD_RECORD_MAC] = "bad_record_mac",
+        [ZT_E_CERT_REQUIRED] = "certificate_required",
+        [ZT_E_BAD_CERTIFICATE] = "bad_certificate",
+        [ZT_E_UNSUPPORTED_CERT] = "unsupported_certificate",
+        [ZT_E_CERT_REVOKED] = "certificate_revoked",
+        [ZT_E_CERT_EXPIRED] = "certificate_expired",
+        [ZT_E_CERT_UNKNOWN] = "certificate_unknown",
+        [ZT_E_UNKNOWN_CA] = "unknown_ca",
+        [ZT_E_BAD_SIGALG] = "bad_sigalg",
         [ZT_E_PEER_ALERT] = "peer_alert",
         [ZT_E_TRUNCATED] = "truncated",
         [ZT_E_INTERNAL] = "internal",
@@ -175,4 +200,23 @@ const char *zt_alert_str(uint8_t a)
     case ZT_ALERT_NONE: return "none";
     }
     return "unknown_alert";
+}
+
+const char *zt_verify_result_str(zt_verify_result r)
+{
+    static const char *const names[ZT_VR__COUNT] = {
+        [ZT_VR_NONE] = "none",
+        [ZT_VR_OK] = "ok",
+        [ZT_VR_UNKNOWN_CA] = "unknown_ca",
+        [ZT_VR_EXPIRED] = "expired",
+        [ZT_VR_REVOKED] = "revoked",
+        [ZT_VR_BAD_PURPOSE] = "bad_purpose",
+        [ZT_VR_CHAIN_TOO_LONG] = "chain_too_long",
+        [ZT_VR_CRL_MISSING] = "crl_missing",
+        [ZT_VR_BAD_CERT] = "bad_certificate",
+        [ZT_VR_OTHER] = "other",
+    };
+    if ((unsigned)r >= ZT_VR__COUNT)
+        return "unknown";
+    return names[r];
 }

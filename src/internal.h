@@ -53,6 +53,7 @@ enum {
     ZT_EXT_SUPPORTED_VERSIONS = 43,
     ZT_EXT_COOKIE = 44,
     ZT_EXT_PSK_KEY_EXCHANGE_MODES = 45,
+    ZT_EXT_CERTIFICATE_AUTHORITIES = 47,
     ZT_EXT_SIGNATURE_ALGORITHMS_CERT = 50,
     ZT_EXT_KEY_SHARE = 51,
     ZT_EXT_COMPRESS_CERTIFICATE = 27 /* RFC 8879 */
@@ -263,6 +264,13 @@ struct zt_config {
     size_t node_id_len;
     zt_replay_fn replay;
     void *replay_arg;
+    /* client certificates (client_auth.c) */
+    zt_verify_mode verify_mode;
+    unsigned verify_flags;
+    unsigned verify_depth;
+    zt_trust *trust;            /* NULL until a CA or CRL is added */
+    uint16_t cr_sigalgs[16];    /* CertificateRequest signature_algorithms */
+    size_t n_cr_sigalgs;
 };
 
 /* ---- suites ---------------------------------------------------------------- */
@@ -291,6 +299,8 @@ typedef enum {
     ZT_S_WAIT_CH = 0,   /* START: nothing received yet */
     ZT_S_WAIT_CH2,      /* HelloRetryRequest sent */
     ZT_S_WAIT_EOED,     /* 0-RTT accepted: early data, then EndOfEarlyData */
+    ZT_S_WAIT_CERT,     /* server flight with CertificateRequest sent */
+    ZT_S_WAIT_CV,       /* client Certificate (not empty) received */
     ZT_S_WAIT_FINISHED, /* server flight sent; WAIT_FLIGHT2 without mTLS */
     ZT_S_CONNECTED,
     ZT_S_FAILED,
@@ -400,6 +410,27 @@ typedef struct zt_hs_state {
     unsigned cert_comp;             /* RFC 8879 algorithms offered */
 } zt_hs_state;
 
+/* ---- the client's certificate (client_auth.c): the facts and the result
+ * stay for the connection's life, the DER chain only until the client
+ * Finished unless ZT_VERIFY_KEEP_CHAIN ------------------------------------- */
+#define ZT_MAX_PEER_CHAIN 10
+typedef struct zt_peer_chain {
+    size_t n;
+    uint8_t *der[ZT_MAX_PEER_CHAIN];
+    size_t len[ZT_MAX_PEER_CHAIN];
+} zt_peer_chain;
+
+typedef struct zt_peer {
+    zt_verify_result result;
+    int code;             /* the provider's detail (libcrypto X509_V_*) */
+    int accepted;
+    zt_pk_kind key;
+    zt_peer_info info;
+    char *text;           /* info's strings */
+    size_t text_len;
+    zt_peer_chain *chain; /* NULL once released */
+} zt_peer;
+
 /* ---- the connection ------------------------------------------------------ */
 struct zt_conn {
     const zt_config *cfg; /* as created */
@@ -411,7 +442,8 @@ struct zt_conn {
     uint8_t ja4_forms;  /* zt_conn_set_ja4 */
     uint8_t cert_comp;  /* RFC 8879 algorithm of the Certificate sent, or 0 */
     unsigned peer_closed : 1, closed : 1, hrr : 1, ccs_seen : 1,
-        ccs_sent : 1, done : 1, app_held : 1, ku_pending : 1;
+        ccs_sent : 1, done : 1, app_held : 1, ku_pending : 1,
+        cr_sent : 1;
     unsigned resumed : 1, early_ok : 1, key_id_set : 1;
     uint8_t psk_result, early_result, tickets_sent;
     uint8_t key_id[ZT_TICKET_KEY_ID_LEN]; /* ring key of our ticket(s) */
@@ -454,6 +486,7 @@ struct zt_conn {
     uint8_t n_empty, n_warn, n_ku;
     char *ja4;          /* kept fingerprints (ja4.c), or NULL */
     uint16_t ja4_off[ZT_JA4_FORMS];
+    zt_peer *peer;      /* the client's certificate, if it sent one */
 };
 
 /* engine.c */
@@ -522,5 +555,19 @@ zt_err zt_early_decide(zt_conn *c, const zt_ch *ch) ZT_WUR;
 zt_err zt_early_data_in(zt_conn *c, size_t n) ZT_WUR;
 zt_err zt_on_end_of_early_data(zt_conn *c, const uint8_t *msg,
                                size_t len) ZT_WUR;
+zt_err zt_hs_begin(zt_conn *c, size_t max, zt_wr *w) ZT_WUR;
+zt_err zt_hs_commit(zt_conn *c, zt_wr *w) ZT_WUR;
+/* config.c */
+char *zt_file_read(const char *path, size_t *len, char *err,
+                   size_t err_len) ZT_WUR;
+/* client_auth.c */
+zt_err zt_send_certificate_request(zt_conn *c) ZT_WUR;
+zt_err zt_on_client_certificate(zt_conn *c, const uint8_t *msg,
+                                size_t len) ZT_WUR;
+zt_err zt_on_client_cert_verify(zt_conn *c, const uint8_t *msg,
+                                size_t len) ZT_WUR;
+void zt_peer_handshake_done(zt_conn *c);
+void zt_peer_free(zt_conn *c);
+size_t zt_peer_bytes(const zt_conn *c);
 
 #endif /* ZT_INTERNAL_H */

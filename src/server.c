@@ -2,7 +2,8 @@
  * server.c: the server handshake (RFC 8446 sections 4.1-4.6): the state
  * table, ClientHello negotiation and policy, HelloRetryRequest, the server
  * flight, the client Finished, KeyUpdate. Resumption and 0-RTT decisions
- * are in psk.c and early_data.c, tickets in ticket.c.
+ * are in psk.c and early_data.c, tickets in ticket.c, the client's
+ * certificate messages in client_auth.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,6 +68,17 @@ static zt_err hs_commit(zt_conn *c, zt_wr *w)
         return ZT_E_INTERNAL;
     c->hs_out_len += w->len;
     return ZT_OK;
+}
+
+/* For the other handshake files (client_auth.c). */
+zt_err zt_hs_begin(zt_conn *c, size_t max, zt_wr *w)
+{
+    return hs_begin(c, max, w);
+}
+
+zt_err zt_hs_commit(zt_conn *c, zt_wr *w)
+{
+    return hs_commit(c, w);
 }
 
 /* Cut the staged messages into records (coalesced, <= max_frag each). */
@@ -765,6 +777,9 @@ static zt_err server_flight(zt_conn *c, const zt_ch *ch, zt_cur share)
         c->max_frag = (size_t)ch->record_size_limit - 1;
     if (e == ZT_OK)
         e = send_encrypted_extensions(c, ch);
+    if (e == ZT_OK && !c->resumed && u->verify_mode != ZT_VERIFY_OFF)
+        e = zt_send_certificate_request(c); /* client_auth.c; not with a
+                                               PSK (4.3.2) */
     if (e == ZT_OK && !c->resumed) /* a PSK authenticates (2.2) */
         e = send_certificate(c);
     if (e == ZT_OK && !c->resumed)
@@ -778,7 +793,9 @@ static zt_err server_flight(zt_conn *c, const zt_ch *ch, zt_cur share)
     if (e == ZT_OK)
         e = zt_set_key(c, &c->wr, s_ap);
     if (e == ZT_OK)
-        c->st = c->early_ok ? ZT_S_WAIT_EOED : ZT_S_WAIT_FINISHED;
+        c->st = c->early_ok  ? ZT_S_WAIT_EOED
+                : c->cr_sent ? ZT_S_WAIT_CERT
+                             : ZT_S_WAIT_FINISHED;
 out:
     zt_memzero(shared, sizeof(shared));
     zt_memzero(hs_secret, sizeof(hs_secret));
@@ -974,6 +991,7 @@ static zt_err on_finished(zt_conn *c, const uint8_t *msg, size_t len)
     if (e != ZT_OK)
         return e;
     zt_hs_release(c); /* wipes the handshake secrets */
+    zt_peer_handshake_done(c);
     c->st = ZT_S_CONNECTED;
     c->done = 1;
     if (c->cfg->clock)
@@ -1041,6 +1059,8 @@ static const struct zt_transition {
     {ZT_S_WAIT_CH, ZT_HS_CLIENT_HELLO, on_client_hello},
     {ZT_S_WAIT_CH2, ZT_HS_CLIENT_HELLO, on_client_hello},
     {ZT_S_WAIT_EOED, ZT_HS_END_OF_EARLY_DATA, zt_on_end_of_early_data},
+    {ZT_S_WAIT_CERT, ZT_HS_CERTIFICATE, zt_on_client_certificate},
+    {ZT_S_WAIT_CV, ZT_HS_CERTIFICATE_VERIFY, zt_on_client_cert_verify},
     {ZT_S_WAIT_FINISHED, ZT_HS_FINISHED, on_finished},
     {ZT_S_CONNECTED, ZT_HS_KEY_UPDATE, on_key_update},
 };

@@ -101,6 +101,8 @@ extern "C" {
 #define ZT_GROUP_X25519MLKEM768    0x11ec
 
 #define ZT_SIG_ECDSA_SECP256R1_SHA256   0x0403
+#define ZT_SIG_ECDSA_SECP384R1_SHA384   0x0503  /* client certificates only */
+#define ZT_SIG_ECDSA_SECP521R1_SHA512   0x0603  /* client certificates only */
 #define ZT_SIG_RSA_PSS_RSAE_SHA256      0x0804
 #define ZT_SIG_RSA_PSS_RSAE_SHA384      0x0805
 #define ZT_SIG_RSA_PSS_RSAE_SHA512      0x0806
@@ -114,7 +116,12 @@ enum {
     ZT_ALERT_RECORD_OVERFLOW = 22,
     ZT_ALERT_HANDSHAKE_FAILURE = 40,
     ZT_ALERT_BAD_CERTIFICATE = 42,
+    ZT_ALERT_UNSUPPORTED_CERTIFICATE = 43,
+    ZT_ALERT_CERTIFICATE_REVOKED = 44,
+    ZT_ALERT_CERTIFICATE_EXPIRED = 45,
+    ZT_ALERT_CERTIFICATE_UNKNOWN = 46,
     ZT_ALERT_ILLEGAL_PARAMETER = 47,
+    ZT_ALERT_UNKNOWN_CA = 48,
     ZT_ALERT_DECODE_ERROR = 50,
     ZT_ALERT_DECRYPT_ERROR = 51,
     ZT_ALERT_PROTOCOL_VERSION = 70,
@@ -124,6 +131,7 @@ enum {
     ZT_ALERT_MISSING_EXTENSION = 109,
     ZT_ALERT_UNSUPPORTED_EXTENSION = 110,
     ZT_ALERT_UNRECOGNIZED_NAME = 112,
+    ZT_ALERT_CERTIFICATE_REQUIRED = 116,
     ZT_ALERT_NO_APPLICATION_PROTOCOL = 120,
     ZT_ALERT_NONE = 255 /* no alert (sent / received) */
 };
@@ -164,6 +172,16 @@ typedef enum zt_err {
     ZT_E_BAD_FINISHED,
     ZT_E_BAD_SIGNATURE,
     ZT_E_BAD_RECORD_MAC,
+    /* client certificates (RFC 8446 4.4.2.4, 4.4.3) */
+    ZT_E_CERT_REQUIRED,      /* empty Certificate, certificate required */
+    ZT_E_BAD_CERTIFICATE,    /* damaged, weak or badly signed chain */
+    ZT_E_UNSUPPORTED_CERT,   /* key we cannot verify, or not for clientAuth */
+    ZT_E_CERT_REVOKED,       /* on a configured CRL */
+    ZT_E_CERT_EXPIRED,       /* outside its validity (or its CRL's) */
+    ZT_E_CERT_UNKNOWN,       /* any other path validation failure */
+    ZT_E_UNKNOWN_CA,         /* no path to a trusted CA */
+    ZT_E_BAD_SIGALG,         /* CertificateVerify scheme not offered, or
+                                not the key's */
     /* the peer */
     ZT_E_PEER_ALERT,         /* fatal alert received: zt_conn_alert_received */
     ZT_E_TRUNCATED,          /* transport EOF without close_notify */
@@ -502,6 +520,70 @@ int zt_replay_table_check(void *table, const uint8_t *key, size_t key_len,
 /* Entries in use (not expired at now_ms). */
 size_t zt_replay_table_used(const void *table, uint64_t now_ms);
 
+/* ---- client certificates (mTLS: RFC 8446 sections 4.3.2, 4.4.2-4.4.4) ----
+ *
+ * With a mode other than ZT_VERIFY_OFF the server sends a
+ * CertificateRequest after EncryptedExtensions (signature_algorithms, and
+ * certificate_authorities naming the CAs added with advertise = 1), then
+ * waits for the client's Certificate, CertificateVerify and Finished. The
+ * CertificateVerify signature (client context string, a scheme we
+ * offered) and the Finished are always enforced. Path validation goes
+ * through the crypto provider (libcrypto's X509 store): trusted CAs,
+ * depth, CRLs, key usage / extended key usage for clientAuth, validity at
+ * the wall clock's time (zt_config_set_wall_clock; without one, the
+ * system's).
+ *
+ * Without ZT_VERIFY_DEFER a failure ends the handshake with its alert
+ * (certificate_required, unknown_ca, certificate_expired, ...). With it,
+ * a missing or failed certificate does not end the handshake: the result
+ * is reported (zt_conn_peer_verify) and the embedder decides, as nginx's
+ * ssl_verify_client does (HTTP 496 / 495 after the handshake). A malformed
+ * message, a CertificateVerify that does not verify and a certificate whose
+ * key we cannot check still end it in every mode.
+ */
+typedef enum zt_verify_mode {
+    ZT_VERIFY_OFF = 0,        /* no CertificateRequest (the default) */
+    ZT_VERIFY_REQUIRED,       /* an empty Certificate: certificate_required */
+    ZT_VERIFY_OPTIONAL,       /* none is fine; one that is sent must verify */
+    ZT_VERIFY_OPTIONAL_NO_CA  /* as OPTIONAL, but a chain that does not lead
+                                 to a trusted CA (unknown issuer, self-signed)
+                                 is accepted: the embedder checks it */
+} zt_verify_mode;
+
+#define ZT_VERIFY_DEFER       0x01u /* report, do not refuse (see above) */
+#define ZT_VERIFY_KEEP_CHAIN  0x02u /* keep the client's DER chain after the
+                                       handshake (zt_conn_peer_cert) until
+                                       zt_conn_peer_release() */
+
+zt_err zt_config_set_verify_client(zt_config *cfg, zt_verify_mode mode,
+                                   unsigned flags) ZT_WUR;
+/* Intermediate CAs allowed between the client's certificate and a trusted
+ * CA (libcrypto's verify depth; 0: issued by a trusted CA directly).
+ * Default 1, as nginx's ssl_verify_depth. At most 32. */
+zt_err zt_config_set_verify_depth(zt_config *cfg, unsigned depth) ZT_WUR;
+/*
+ * Trusted CAs for client certificates (PEM, one or more certificates).
+ * advertise = 1: their subject names are sent in certificate_authorities
+ * (nginx's ssl_client_certificate); 0: trusted silently
+ * (ssl_trusted_certificate). May be called several times.
+ */
+zt_err zt_config_add_client_ca_file(zt_config *cfg, const char *path,
+                                    int advertise, char *err,
+                                    size_t err_len) ZT_WUR;
+zt_err zt_config_add_client_ca_mem(zt_config *cfg, const char *pem,
+                                   size_t len, int advertise, char *err,
+                                   size_t err_len) ZT_WUR;
+/* Certificate revocation lists (PEM). With at least one, every certificate
+ * of a client's chain is checked against its issuer's CRL (nginx's
+ * ssl_crl: an issuer without a CRL fails the check). */
+zt_err zt_config_add_crl_file(zt_config *cfg, const char *path, char *err,
+                              size_t err_len) ZT_WUR;
+zt_err zt_config_add_crl_mem(zt_config *cfg, const char *pem, size_t len,
+                             char *err, size_t err_len) ZT_WUR;
+/* Trusted CAs and CRLs loaded so far. */
+size_t zt_config_client_ca_count(const zt_config *cfg);
+size_t zt_config_crl_count(const zt_config *cfg);
+
 /* ---- connection ---------------------------------------------------------- */
 
 size_t zt_conn_size(void);  /* bytes of the one allocation zt_conn_new makes */
@@ -746,6 +828,62 @@ int zt_app_data_early(const zt_conn *c);
 int zt_conn_ticket_key_id(const zt_conn *c, uint8_t id[ZT_TICKET_KEY_ID_LEN]);
 /* Tickets sent on this connection. */
 unsigned zt_conn_tickets_sent(const zt_conn *c);
+
+/* ---- the client's certificate (valid once the client's Certificate was
+ * processed: during and after the handshake, also after a failure) ------- */
+
+typedef enum zt_verify_result {
+    ZT_VR_NONE = 0,        /* none asked for, or an empty Certificate */
+    ZT_VR_OK,              /* the chain verified */
+    ZT_VR_UNKNOWN_CA,      /* no path to a trusted CA (unknown issuer,
+                              self-signed, issuer not a CA) */
+    ZT_VR_EXPIRED,         /* a certificate (or CRL) expired or not yet valid */
+    ZT_VR_REVOKED,         /* listed on its issuer's CRL */
+    ZT_VR_BAD_PURPOSE,     /* key usage / extended key usage not clientAuth */
+    ZT_VR_CHAIN_TOO_LONG,  /* more intermediates than the verify depth */
+    ZT_VR_CRL_MISSING,     /* CRL checking on, no usable CRL for an issuer */
+    ZT_VR_BAD_CERT,        /* damaged, weak key or digest, bad signature */
+    ZT_VR_OTHER,
+    ZT_VR__COUNT
+} zt_verify_result;
+
+/* 1 when the server sent a CertificateRequest on this connection. */
+int zt_conn_peer_requested(const zt_conn *c);
+zt_verify_result zt_conn_peer_verify(const zt_conn *c);
+/* 1 when the certificate is acceptable under the configured mode: verified,
+ * or OPTIONAL_NO_CA and the only failure is the issuer; 0 otherwise (also
+ * when there is none). */
+int zt_conn_peer_accepted(const zt_conn *c);
+/* libcrypto's reason text, what nginx prints after "FAILED:" in
+ * $ssl_client_verify (e.g. "certificate has expired"); "ok" when verified,
+ * "none" without a certificate. Static storage. */
+const char *zt_conn_peer_verify_reason(const zt_conn *c);
+/* Stable short name of a result for logs and metrics: "ok", "unknown_ca",
+ * "expired", ... */
+const char *zt_verify_result_str(zt_verify_result r);
+
+/* Facts of the client's leaf certificate, computed once when it arrives and
+ * kept for the life of the connection (a few hundred bytes). */
+typedef struct zt_peer_info {
+    const char *subject;   /* RFC 2253 ("CN=client,O=Example"), as nginx's
+                              $ssl_client_s_dn */
+    const char *issuer;
+    const char *serial;    /* upper-case hex, as $ssl_client_serial */
+    int64_t not_before;    /* seconds since the epoch */
+    int64_t not_after;
+    uint8_t sha256[32];    /* of the DER certificate */
+    uint8_t sha1[20];      /* $ssl_client_fingerprint's */
+} zt_peer_info;
+
+/* NULL when the client sent no certificate. */
+const zt_peer_info *zt_conn_peer_info(const zt_conn *c);
+/* The chain as the client sent it, leaf first. Held until the client's
+ * Finished verifies; after it only with ZT_VERIFY_KEEP_CHAIN, until
+ * zt_conn_peer_release(). */
+size_t zt_conn_peer_chain_len(const zt_conn *c);
+const uint8_t *zt_conn_peer_cert(const zt_conn *c, size_t i, size_t *len);
+/* Frees the kept chain; the facts and the result stay. */
+void zt_conn_peer_release(zt_conn *c);
 
 const char *zt_cipher_suite_name(uint16_t suite); /* "TLS_AES_128_GCM_SHA256" */
 const char *zt_group_name(uint16_t group);        /* "x25519", "X25519MLKEM768" */

@@ -1,7 +1,7 @@
 /*
  * test_rfc8448.c: the server reproduces RFC 8448 sections 3 (1-RTT, with
- * its NewSessionTicket), 4 (resumption with 0-RTT), 5 (HelloRetryRequest)
- * and 7 (compatibility mode) byte for byte.
+ * its NewSessionTicket), 4 (resumption with 0-RTT), 5 (HelloRetryRequest),
+ * 6 (client authentication) and 7 (compatibility mode) byte for byte.
  *
  * The trace's ticket is an opaque label made by the trace's server, so the
  * ticket codec here (zt_config_set_ticket_codec) hands it out for the
@@ -13,7 +13,12 @@
  * and HRR cookie come from a scripted random source, and its RSA-PSS
  * CertificateVerify signature (randomized by nature) from an external
  * signer returning the trace's. Separately, a real signature made with the
- * trace's key is checked to verify under the trace's certificate.
+ * trace's key is checked to verify under the trace's certificate. Section
+ * 6 does not publish the server's ECDSA key: its credential is the trace's
+ * certificate with the external signer only, and the trace's signature is
+ * checked under that certificate over the content the engine built. Its
+ * client's certificate (RSA-1024, self-signed) is the one trusted CA; the
+ * client's CertificateVerify is verified by the engine.
  */
 #include <stdlib.h>
 
@@ -137,6 +142,7 @@ static int script_rnd(void *arg, uint8_t *out, size_t len)
 typedef struct {
     const uint8_t *sig;
     size_t len;
+    uint16_t scheme;
     uint8_t content[256];
     size_t content_len;
 } signer_state;
@@ -147,7 +153,7 @@ static int trace_signer(void *arg, int cred_index, uint16_t scheme,
 {
     signer_state *s = arg;
 
-    if (scheme != ZT_SIG_RSA_PSS_RSAE_SHA256 || *sig_len < s->len ||
+    if (scheme != s->scheme || *sig_len < s->len ||
         msg_len > sizeof(s->content))
         return -1;
     memcpy(s->content, msg, msg_len);
@@ -310,6 +316,94 @@ static uint64_t trace_clock(void *arg)
     return trace_ms;
 }
 
+/* ---- section 6: client authentication ---------------------------------------- */
+
+static uint64_t trace_time(void *arg)
+{
+    (void)arg;
+    return 1514764800000ull; /* 2018-01-01, inside both certificates' validity */
+}
+
+/* The server credential without its private key (the external signer
+ * signs), the trace's CertificateRequest list, the client's self-signed
+ * certificate as the one trusted CA. */
+static int setup_client_auth(const trace *t, zt_config *cfg,
+                             const uint8_t *der, size_t der_len)
+{
+    const entry *cr = find(t, "server", "construct a CertificateRequest",
+                           "CertificateRequest", 0);
+    const entry *cc = find(t, "client", "construct a Certificate",
+                           "Certificate", 0);
+    zt_cred *cred = &cfg->creds[0];
+    char *pem, err[256] = "";
+    const uint8_t *cder;
+    size_t cder_len, i, n;
+    zt_cur m, exts, v;
+
+    CHECK(cr != NULL && cc != NULL);
+    if (cr == NULL || cc == NULL)
+        return 0;
+    memset(cred, 0, sizeof(*cred));
+    cred->type = ZT_KEY_ECDSA_P256;
+    cred->chain_der[0] = malloc(der_len);
+    memcpy(cred->chain_der[0], der, der_len);
+    cred->chain_len[0] = der_len;
+    cred->chain_sig[0] = ZT_SIG_ECDSA_SECP256R1_SHA256;
+    cred->n_chain = 1;
+    cfg->n_creds = 1;
+    /* CertificateRequest: context(1) = 0, extensions: signature_algorithms
+     * only. The trace's server lists schemes we do not verify; the public
+     * API would refuse them, so they go in directly. */
+    m = zt_cur_make(cr->data + 5, cr->len - 5);
+    CHECK(cr->data[4] == 0 && zt_cur_vec(&m, 2, &exts) == 0 &&
+          zt_cur_u16(&exts, (uint16_t[]){0}) == 0 &&
+          zt_cur_vec(&exts, 2, &v) == 0 && zt_cur_vec(&v, 2, &m) == 0);
+    n = zt_cur_left(&m) / 2;
+    CHECK(n > 0 && n <= 16);
+    for (i = 0; i < n && i < 16; i++)
+        CHECK(zt_cur_u16(&m, &cfg->cr_sigalgs[i]) == 0);
+    cfg->n_cr_sigalgs = n;
+    CHECK(zt_config_set_verify_client(cfg, ZT_VERIFY_REQUIRED, 0) == ZT_OK);
+    zt_config_set_wall_clock(cfg, trace_time, NULL);
+    pem = cert_pem_from_msg(cc, &cder, &cder_len);
+    CHECK_MSG(zt_config_add_client_ca_mem(cfg, pem, strlen(pem), 0, err,
+                                          sizeof(err)) == ZT_OK,
+              "%s", err);
+    free(pem);
+    return 1;
+}
+
+/* After the trace: the client's certificate verified, its facts known,
+ * its chain gone with the handshake. */
+static void check_client_auth(const trace *t, zt_conn *c)
+{
+    const entry *cc = find(t, "client", "construct a Certificate",
+                           "Certificate", 0);
+    const zt_peer_info *pi = zt_conn_peer_info(c);
+    uint8_t h[32];
+    size_t n;
+
+    CHECK(zt_conn_peer_requested(c));
+    CHECK_EQ_INT(zt_conn_peer_verify(c), ZT_VR_OK);
+    CHECK(zt_conn_peer_accepted(c));
+    CHECK(strcmp(zt_conn_peer_verify_reason(c), "ok") == 0);
+    CHECK(pi != NULL);
+    if (pi == NULL || cc == NULL)
+        return;
+    CHECK_MSG(strcmp(pi->subject, "CN=client") == 0, "%s", pi->subject);
+    CHECK_MSG(strcmp(pi->issuer, "CN=client") == 0, "%s", pi->issuer);
+    CHECK_MSG(strcmp(pi->serial, "01") == 0, "%s", pi->serial);
+    CHECK_EQ_INT(pi->not_before, 1469841839); /* 2016-07-30 01:23:59 */
+    CHECK_EQ_INT(pi->not_after, 1785374639);  /* 2026-07-30 01:23:59 */
+    n = ((size_t)cc->data[8] << 16) | ((size_t)cc->data[9] << 8) |
+        cc->data[10];
+    CHECK(zt_hash_oneshot(ZT_SHA256, cc->data + 11, n, h) == 0);
+    CHECK_MEM(pi->sha256, 32, h, 32);
+    /* no ZT_VERIFY_KEEP_CHAIN: the DER went with the handshake state */
+    CHECK_EQ_INT(zt_conn_peer_chain_len(c), 0);
+    CHECK(zt_conn_peer_cert(c, 0, &n) == NULL && n == 0);
+}
+
 /* ---- driving one section ---------------------------------------------------- */
 
 typedef struct {
@@ -319,6 +413,7 @@ typedef struct {
     size_t n_adv;
     int hrr;
     int tickets; /* 1: issues the ticket (3), 2: resumes it with 0-RTT (4) */
+    int client_auth; /* section 6 */
 } section;
 
 /* Everything the server has to send, taken out of the engine. */
@@ -388,12 +483,18 @@ static void run_section(const section *s, const trace *keys)
         goto out_trace;
     if (!resumed) {
         cert_pem = cert_pem_from_msg(cert, &der, &der_len);
-        key_pem = rsa_key_pem(keys);
-        CHECK(key_pem != NULL);
-        CHECK_MSG(zt_config_add_credential_mem(
-                      cfg, cert_pem, strlen(cert_pem), key_pem,
-                      strlen(key_pem), err, sizeof(err)) == ZT_OK,
-                  "%s", err);
+        sg.scheme = (uint16_t)((cv->data[4] << 8) | cv->data[5]);
+        if (s->client_auth) {
+            if (!setup_client_auth(&t, cfg, der, der_len))
+                goto out_free;
+        } else {
+            key_pem = rsa_key_pem(keys);
+            CHECK(key_pem != NULL);
+            CHECK_MSG(zt_config_add_credential_mem(
+                          cfg, cert_pem, strlen(cert_pem), key_pem,
+                          strlen(key_pem), err, sizeof(err)) == ZT_OK,
+                      "%s", err);
+        }
         sg.sig = cv->data + 8; /* type, len(3), scheme(2), sig len(2) */
         sg.len = cv->len - 8;
         zt_config_set_signer(cfg, trace_signer, &sg);
@@ -503,7 +604,8 @@ static void run_section(const section *s, const trace *keys)
                   "bytes)",
                   s->file, t.e[i].step, n, wn);
         if (!(zt_conn_state(c) & ZT_ST_HANDSHAKE_DONE) &&
-            (c->st == ZT_S_WAIT_FINISHED || c->st == ZT_S_WAIT_EOED)) {
+            (c->st == ZT_S_WAIT_FINISHED || c->st == ZT_S_WAIT_EOED ||
+             c->st == ZT_S_WAIT_CERT)) {
             if (resumed) {
                 const entry *ce = find(&t, "client", "tls13 c e traffic",
                                        "expanded", 0);
@@ -522,8 +624,7 @@ static void run_section(const section *s, const trace *keys)
     CHECK(zt_conn_state(c) & ZT_ST_HANDSHAKE_DONE);
     CHECK_EQ_INT(zt_conn_cipher_suite(c), ZT_TLS_AES_128_GCM_SHA256);
     CHECK_EQ_INT(zt_conn_group(c), s->group);
-    CHECK_EQ_INT(zt_conn_sigalg(c),
-                 resumed ? 0 : ZT_SIG_RSA_PSS_RSAE_SHA256);
+    CHECK_EQ_INT(zt_conn_sigalg(c), resumed ? 0 : sg.scheme);
     CHECK_EQ_INT(zt_conn_hrr(c), s->hrr);
     CHECK_MSG(rnd.off == rnd.len, "random source: %zu of %zu used", rnd.off,
               rnd.len);
@@ -553,13 +654,14 @@ static void run_section(const section *s, const trace *keys)
         CHECK_EQ_INT(zt_replay_table_used(table, trace_ms), 1);
         goto out_conn;
     }
+    if (s->client_auth)
+        check_client_auth(&t, c);
 
     /* The trace's signature verifies over the content the engine built, and
      * a fresh signature by the trace's key verifies under its certificate. */
-    CHECK(zt_verify_cert_sig(der, der_len, ZT_SIG_RSA_PSS_RSAE_SHA256,
-                             sg.content, sg.content_len, sg.sig,
-                             sg.len) == 0);
-    {
+    CHECK(zt_verify_cert_sig(der, der_len, sg.scheme, sg.content,
+                             sg.content_len, sg.sig, sg.len) == 0);
+    if (!s->client_auth) {
         uint8_t sig[512];
         size_t sl = sizeof(sig);
         CHECK(zt_cred_sign(&cfg->creds[0], ZT_SIG_RSA_PSS_RSAE_SHA256,
@@ -573,6 +675,7 @@ static void run_section(const section *s, const trace *keys)
 
 out_conn:
     zt_conn_free(c);
+out_free:
     free(key_pem);
     free(cert_pem);
 out_trace:
@@ -588,10 +691,13 @@ void suite_rfc8448(void)
     /* The traces' servers advertise more groups in EncryptedExtensions than
      * we implement; the advertised list is configuration, not negotiation. */
     const section sections[] = {
-        {"sec3-simple-1rtt.tsv", ZT_GROUP_X25519, adv_full, 9, 0, 1},
-        {"sec4-resumed-0rtt.tsv", ZT_GROUP_X25519, adv_full, 9, 0, 2},
-        {"sec5-hello-retry-request.tsv", ZT_GROUP_SECP256R1, adv_hrr, 3, 1, 0},
-        {"sec7-compatibility-mode.tsv", ZT_GROUP_X25519, adv_full, 9, 0, 0},
+        {"sec3-simple-1rtt.tsv", ZT_GROUP_X25519, adv_full, 9, 0, 1, 0},
+        {"sec4-resumed-0rtt.tsv", ZT_GROUP_X25519, adv_full, 9, 0, 2, 0},
+        {"sec5-hello-retry-request.tsv", ZT_GROUP_SECP256R1, adv_hrr, 3, 1, 0,
+         0},
+        {"sec6-client-authentication.tsv", ZT_GROUP_X25519, adv_full, 9, 0, 0,
+         1},
+        {"sec7-compatibility-mode.tsv", ZT_GROUP_X25519, adv_full, 9, 0, 0, 0},
     };
     trace keys = {0};
     size_t i;
