@@ -10,6 +10,12 @@
 #include <zlib.h>
 
 #include "tclient.h"
+#include "test.h"
+
+static char *zt_read_file_t(const char *path)
+{
+    return zt_read_file(path, NULL);
+}
 
 static const uint8_t hrr_magic[32] = {
     0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c,
@@ -600,6 +606,37 @@ static int on_encrypted_msg(tcli *t, const uint8_t *m, size_t len)
             return -1;
         break;
     }
+    case ZT_HS_CERTIFICATE_REQUEST: {
+        zt_cur ctx, list;
+        if (zt_cur_vec(&c, 1, &ctx) || zt_cur_vec(&c, 2, &v) ||
+            zt_cur_finish(&c) || t->server_cert_len != 0)
+            return -1;
+        t->got_cr = 1;
+        t->cr_ctx_len = zt_cur_left(&ctx);
+        memcpy(t->cr_ctx, ctx.p, t->cr_ctx_len);
+        while (zt_cur_left(&v)) {
+            if (zt_cur_u16(&v, &type) || zt_cur_vec(&v, 2, &e))
+                return -1;
+            if (type == ZT_EXT_SIGNATURE_ALGORITHMS) {
+                if (zt_cur_vec(&e, 2, &list) || zt_cur_finish(&e))
+                    return -1;
+                while (zt_cur_left(&list) &&
+                       t->n_cr_sigalgs < sizeof(t->cr_sigalgs) / 2)
+                    if (zt_cur_u16(&list,
+                                   &t->cr_sigalgs[t->n_cr_sigalgs++]))
+                        return -1;
+            } else if (type == ZT_EXT_CERTIFICATE_AUTHORITIES) {
+                if (zt_cur_vec(&e, 2, &list) || zt_cur_finish(&e) ||
+                    zt_cur_left(&list) > sizeof(t->cr_cas))
+                    return -1;
+                t->cr_cas_len = zt_cur_left(&list);
+                memcpy(t->cr_cas, list.p, t->cr_cas_len);
+            }
+        }
+        if (t->n_cr_sigalgs == 0) /* 4.3.2: MUST */
+            return -1;
+        break;
+    }
     case ZT_HS_FINISHED:
         if (len - 4 != h || zt_finished_mac(t->suite->hash, t->s_hs, th, mac) ||
             memcmp(mac, m + 4, h) != 0)
@@ -673,10 +710,10 @@ int tcli_server_flight(tcli *t, const uint8_t *p, size_t n)
     return off == n && hslen == 0 ? 0 : -1;
 }
 
-size_t tcli_finished(tcli *t, uint8_t *out, int corrupt)
+size_t tcli_finished_msg(tcli *t, uint8_t *msg, int corrupt)
 {
-    size_t h = zt_hash_len(t->suite->hash), n;
-    uint8_t th[ZT_MAX_HASH_LEN], msg[4 + ZT_MAX_HASH_LEN];
+    size_t h = zt_hash_len(t->suite->hash);
+    uint8_t th[ZT_MAX_HASH_LEN];
 
     if (t->wr_early) { /* early data refused: no EndOfEarlyData (4.2.10) */
         t->wr_early = 0;
@@ -694,17 +731,159 @@ size_t tcli_finished(tcli *t, uint8_t *out, int corrupt)
         return 0;
     if (corrupt)
         msg[4] ^= 1;
-    n = tcli_seal(t, ZT_CT_HANDSHAKE, msg, 4 + h, 0, out);
     /* resumption_master_secret: transcript through this Finished */
     if (zt_hash_update(t->th, msg, 4 + h) || zt_hash_peek(t->th, th) ||
         zt_derive_secret(t->suite->hash, t->master, "res master", th,
                          t->res_master))
         return 0;
+    return 4 + h;
+}
+
+size_t tcli_seal_flight(tcli *t, const uint8_t *msgs, size_t n, uint8_t *out)
+{
+    size_t h = zt_hash_len(t->suite->hash), off = 0, k = 0, f;
+
+    while (off < n) {
+        f = n - off > 16000 ? 16000 : n - off;
+        k += tcli_seal(t, ZT_CT_HANDSHAKE, msgs + off, f, 0, out + k);
+        off += f;
+    }
     memcpy(t->wr_secret, t->c_ap, h);
     t->wr_seq = 0;
     if (set_key(t, &t->wr, t->wr_iv, t->c_ap))
         return 0;
-    return n;
+    return k;
+}
+
+size_t tcli_certificate_msg(tcli *t, uint8_t *msg, size_t cap)
+{
+    zt_wr w = zt_wr_make(msg, cap);
+    size_t list, i;
+    const zt_cred *cr = t->client_cred;
+
+    zt_wr_u8(&w, ZT_HS_CERTIFICATE);
+    zt_wr_u24(&w, 0);
+    zt_wr_u8(&w, (unsigned)t->cr_ctx_len);
+    zt_wr_bytes(&w, t->cr_ctx, t->cr_ctx_len);
+    list = zt_wr_open(&w, 3);
+    for (i = 0; cr != NULL && i < cr->n_chain; i++) {
+        zt_wr_u24(&w, (uint32_t)cr->chain_len[i]);
+        zt_wr_bytes(&w, cr->chain_der[i], cr->chain_len[i]);
+        zt_wr_u16(&w, 0);
+    }
+    zt_wr_close(&w, list, 3);
+    if (w.err)
+        return 0;
+    msg[1] = (uint8_t)((w.len - 4) >> 16);
+    msg[2] = (uint8_t)((w.len - 4) >> 8);
+    msg[3] = (uint8_t)(w.len - 4);
+    return zt_hash_update(t->th, msg, w.len) ? 0 : w.len;
+}
+
+static uint16_t usual_scheme(const zt_cred *cr)
+{
+    switch (cr->type) {
+    case ZT_KEY_ED25519:
+        return ZT_SIG_ED25519;
+    case ZT_KEY_ECDSA_P256:
+        return ZT_SIG_ECDSA_SECP256R1_SHA256;
+    case ZT_KEY_RSA:
+        return ZT_SIG_RSA_PSS_RSAE_SHA256;
+    case ZT_KEY_NONE:
+        break;
+    }
+    return 0;
+}
+
+size_t tcli_cert_verify_msg(tcli *t, uint8_t *msg, size_t cap)
+{
+    static const char ctx[] = "TLS 1.3, client CertificateVerify";
+    uint8_t content[64 + sizeof(ctx) + ZT_MAX_HASH_LEN];
+    uint8_t sig[ZT_MAX_SIG_LEN];
+    size_t h = zt_hash_len(t->suite->hash), sl = sizeof(sig);
+    uint16_t scheme = t->cv_scheme;
+    zt_wr w = zt_wr_make(msg, cap);
+
+    if (t->client_cred == NULL)
+        return 0;
+    if (scheme == 0)
+        scheme = usual_scheme(t->client_cred);
+    memset(content, 0x20, 64);
+    memcpy(content + 64, ctx, sizeof(ctx));
+    if (zt_hash_peek(t->th, content + 64 + sizeof(ctx)))
+        return 0;
+    /* a scheme the key cannot make is signed with its usual one */
+    if (zt_cred_sign(t->client_cred, scheme, content, 64 + sizeof(ctx) + h,
+                     sig, &sl) != 0) {
+        sl = sizeof(sig);
+        if (zt_cred_sign(t->client_cred, usual_scheme(t->client_cred),
+                         content, 64 + sizeof(ctx) + h, sig, &sl) != 0)
+            return 0;
+    }
+    if (t->cv_corrupt)
+        sig[sl / 2] ^= 0x01;
+    zt_wr_u8(&w, ZT_HS_CERTIFICATE_VERIFY);
+    zt_wr_u24(&w, (uint32_t)(4 + sl));
+    zt_wr_u16(&w, scheme);
+    zt_wr_u16(&w, (unsigned)sl);
+    zt_wr_bytes(&w, sig, sl);
+    if (w.err || zt_hash_update(t->th, msg, w.len))
+        return 0;
+    return w.len;
+}
+
+size_t tcli_finished(tcli *t, uint8_t *out, int corrupt)
+{
+    static uint8_t msgs[65536];
+    size_t n = 0, k;
+
+    if (t->got_cr) {
+        k = tcli_certificate_msg(t, msgs, sizeof(msgs));
+        if (k == 0)
+            return 0;
+        n += k;
+        if (t->client_cred != NULL && !t->no_cv) {
+            k = tcli_cert_verify_msg(t, msgs + n, sizeof(msgs) - n);
+            if (k == 0)
+                return 0;
+            n += k;
+        }
+    }
+    k = tcli_finished_msg(t, msgs + n, corrupt);
+    if (k == 0)
+        return 0;
+    return tcli_seal_flight(t, msgs, n + k, out);
+}
+
+zt_cred *tcli_load_cred(const char *chain, const char *key)
+{
+    char err[256] = "", *c = zt_read_file_t(chain), *k = zt_read_file_t(key);
+    zt_cred *cr = calloc(1, sizeof(*cr));
+
+    if (cr != NULL && c != NULL && k != NULL) {
+        cr->rsa_min_bits = 1024;
+        if (zt_cred_load(cr, c, strlen(c), k, strlen(k), err,
+                         sizeof(err)) != 0) {
+            fprintf(stderr, "tcli_load_cred %s: %s\n", chain, err);
+            free(cr);
+            cr = NULL;
+        }
+    } else {
+        fprintf(stderr, "tcli_load_cred: cannot read %s or %s\n", chain, key);
+        free(cr);
+        cr = NULL;
+    }
+    free(c);
+    free(k);
+    return cr;
+}
+
+void tcli_free_cred(zt_cred *cred)
+{
+    if (cred != NULL) {
+        zt_cred_free(cred);
+        free(cred);
+    }
 }
 
 /* NewSessionTicket (RFC 8446 4.6.1) */
@@ -930,7 +1109,7 @@ int thello(zt_conn *s, tcli *t, size_t chunk)
 
 int thandshake(zt_conn *s, tcli *t)
 {
-    uint8_t rec[256];
+    static uint8_t rec[70000];
     size_t n;
 
     if (thello(s, t, 0) != 0)

@@ -109,6 +109,20 @@ typedef struct tcli {
         uint16_t suite;
     } tickets[3];
     size_t n_tickets;
+
+    /* client authentication: what to answer a CertificateRequest with */
+    zt_cred *client_cred;  /* NULL: an empty Certificate */
+    uint16_t cv_scheme;    /* 0: the key's usual scheme */
+    int cv_corrupt;        /* flip a bit of the signature */
+    int no_cv;             /* Certificate, then straight to Finished */
+    /* what the server's CertificateRequest said */
+    int got_cr;
+    uint8_t cr_ctx[255];
+    size_t cr_ctx_len;
+    uint16_t cr_sigalgs[32];
+    size_t n_cr_sigalgs;
+    uint8_t cr_cas[8192];  /* certificate_authorities' authorities body */
+    size_t cr_cas_len;
 } tcli;
 
 /* Defaults: all three suites, x25519 + secp256r1, a share for x25519, the
@@ -122,8 +136,22 @@ size_t tcli_client_hello(tcli *t, uint8_t *out, size_t cap);
 size_t tcli_record(uint8_t type, const uint8_t *p, size_t n, uint8_t *out);
 /* Read the server's records (a whole flight); returns 0 when understood. */
 int tcli_server_flight(tcli *t, const uint8_t *p, size_t n);
-/* Client Finished as a protected record (switches keys to application). */
+/* Client Finished as a protected record (switches keys to application).
+ * After a CertificateRequest the same record carries Certificate and
+ * CertificateVerify first (from client_cred and the cv_ knobs). */
 size_t tcli_finished(tcli *t, uint8_t *out, int corrupt);
+/* The pieces, for tests that reorder or break them; each adds itself to
+ * the transcript. */
+size_t tcli_certificate_msg(tcli *t, uint8_t *msg, size_t cap);
+size_t tcli_cert_verify_msg(tcli *t, uint8_t *msg, size_t cap);
+size_t tcli_finished_msg(tcli *t, uint8_t *msg, int corrupt);
+/* Seal handshake messages with the handshake key, then move the write
+ * side to the application key (as after the client Finished). */
+size_t tcli_seal_flight(tcli *t, const uint8_t *msgs, size_t n,
+                        uint8_t *out);
+/* A chain and key from files (leaf first), for client_cred. */
+zt_cred *tcli_load_cred(const char *chain, const char *key);
+void tcli_free_cred(zt_cred *cred);
 /* Seal one record of inner type `type` with the current write key. */
 size_t tcli_seal(tcli *t, uint8_t type, const uint8_t *p, size_t n,
                  size_t pad, uint8_t *out);
