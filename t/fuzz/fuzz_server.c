@@ -32,6 +32,10 @@
 
 #include "internal.h"
 
+#ifdef FZ_CLIENT_AUTH
+static void fz_client_auth(zt_config *cfg, unsigned sel);
+#endif
+
 static const char fz_cert[] =
     "-----BEGIN CERTIFICATE-----\n"
     "MIIBdTCCASegAwIBAgIUI0qLlTNcG8B6I86UCQTwTMPOuOowBQYDK2VwMBsxGTAX\n"
@@ -152,6 +156,9 @@ static zt_config *make_config(unsigned sel)
             zt_config_set_ticket_count(cfg, 2) != ZT_OK)
             abort();
     }
+#ifdef FZ_CLIENT_AUTH
+    fz_client_auth(cfg, sel); /* fuzz_client_auth.c */
+#endif
     return cfg;
 }
 

@@ -17,6 +17,9 @@
  * A resumption with 0-RTT: record a first session with
  * `-sess_out sess.pem`, then a second with `-sess_in sess.pem -early_data
  * FILE` (the ticket opens because the ring key and clock are fixed).
+ *
+ * With -DFZ_CLIENT_AUTH it serves fuzz_client_auth.c's configurations
+ * instead (a client certificate is asked for; add -cert/-key).
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -25,7 +28,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#ifdef FZ_CLIENT_AUTH
+#include "fuzz_client_auth.c" /* the same, asking for a certificate */
+#else
 #include "fuzz_server.c"
+#endif
 
 static void flush_out(zt_conn *c, int fd)
 {
@@ -104,8 +111,9 @@ int main(int argc, char **argv)
                 break;
         }
         flush_out(c, fd);
-        fprintf(stderr, "state %#x err %s\n", zt_conn_state(c),
-                zt_err_str(zt_conn_error(c)));
+        fprintf(stderr, "state %#x err %s client certificate %s\n",
+                zt_conn_state(c), zt_err_str(zt_conn_error(c)),
+                zt_verify_result_str(zt_conn_peer_verify(c)));
         if (zt_conn_error(c) != ZT_OK || (zt_conn_state(c) & ZT_ST_PEER_CLOSED))
             break;
     }
