@@ -172,16 +172,6 @@ typedef enum zt_err {
     ZT_E_BAD_FINISHED,
     ZT_E_BAD_SIGNATURE,
     ZT_E_BAD_RECORD_MAC,
-    /* client certificates (RFC 8446 4.4.2.4, 4.4.3) */
-    ZT_E_CERT_REQUIRED,      /* empty Certificate, certificate required */
-    ZT_E_BAD_CERTIFICATE,    /* damaged, weak or badly signed chain */
-    ZT_E_UNSUPPORTED_CERT,   /* key we cannot verify, or not for clientAuth */
-    ZT_E_CERT_REVOKED,       /* on a configured CRL */
-    ZT_E_CERT_EXPIRED,       /* outside its validity (or its CRL's) */
-    ZT_E_CERT_UNKNOWN,       /* any other path validation failure */
-    ZT_E_UNKNOWN_CA,         /* no path to a trusted CA */
-    ZT_E_BAD_SIGALG,         /* CertificateVerify scheme not offered, or
-                                not the key's */
     /* the peer */
     ZT_E_PEER_ALERT,         /* fatal alert received: zt_conn_alert_received */
     ZT_E_TRUNCATED,          /* transport EOF without close_notify */
@@ -197,6 +187,16 @@ typedef enum zt_err {
     /* sessions */
     ZT_E_BAD_BINDER,         /* PSK binder does not verify: decrypt_error */
     ZT_E_EARLY_DATA_LIMIT,   /* more 0-RTT than max_early_data: unexpected_message */
+    /* client certificates (RFC 8446 4.4.2.4, 4.4.3) */
+    ZT_E_CERT_REQUIRED,      /* empty Certificate, certificate required */
+    ZT_E_BAD_CERTIFICATE,    /* damaged, weak or badly signed chain */
+    ZT_E_UNSUPPORTED_CERT,   /* key we cannot verify, or not for clientAuth */
+    ZT_E_CERT_REVOKED,       /* on a configured CRL */
+    ZT_E_CERT_EXPIRED,       /* outside its validity (or its CRL's) */
+    ZT_E_CERT_UNKNOWN,       /* any other path validation failure */
+    ZT_E_UNKNOWN_CA,         /* no path to a trusted CA */
+    ZT_E_BAD_SIGALG,         /* CertificateVerify scheme not offered, or
+                                not the key's */
     ZT_E__COUNT
 } zt_err;
 

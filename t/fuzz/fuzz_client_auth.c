@@ -36,10 +36,10 @@ static const char fz_client_ca[] =
     "-----END CERTIFICATE-----\n"
     ;
 
-static int64_t fz_ca_wall(void *arg)
+static uint64_t fz_ca_wall(void *arg)
 {
     (void)arg;
-    return 1893456000; /* 2030-01-01 */
+    return 1893456000000ull; /* 2030-01-01 */
 }
 
 static void fz_client_auth(zt_config *cfg, unsigned sel)
@@ -56,7 +56,7 @@ static void fz_client_auth(zt_config *cfg, unsigned sel)
                                     sizeof(fz_client_ca) - 1, 1, err,
                                     sizeof(err)) != ZT_OK)
         abort();
-    zt_config_set_time(cfg, fz_ca_wall, NULL);
+    zt_config_set_wall_clock(cfg, fz_ca_wall, NULL);
 }
 
 #include "fuzz_server.c"
