@@ -2,7 +2,7 @@
 # Writes the client-certificate fixtures of t/unit (test-only keys). Run
 # from t/unit/certs; the output is committed, the unit tests never call
 # openssl themselves. Validity: 2025-01-01 to 2125-01-01 (the tests judge
-# certificates at fixed times through zt_config_set_time).
+# certificates at fixed times through the wall clock).
 #
 #   client-ca        the trusted CA (P-256), with client-ca.crl (revokes
 #                    client-revoked) and client-int (an intermediate CA)
