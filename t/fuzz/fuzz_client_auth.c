@@ -49,6 +49,7 @@ static void fz_client_auth(zt_config *cfg, unsigned sel)
         ZT_VERIFY_REQUIRED};
     unsigned flags = ((sel & 3) == 3 ? ZT_VERIFY_DEFER : 0) |
                      ((sel & 4) ? ZT_VERIFY_KEEP_CHAIN : 0);
+    static const uint16_t recorded[] = {ZT_GROUP_X25519, ZT_GROUP_SECP256R1};
     char err[256];
 
     if (zt_config_set_verify_client(cfg, modes[sel & 3], flags) != ZT_OK ||
@@ -57,6 +58,12 @@ static void fz_client_auth(zt_config *cfg, unsigned sel)
                                     sizeof(err)) != ZT_OK)
         abort();
     zt_config_set_wall_clock(cfg, fz_ca_wall, NULL);
+    /* The seeds were recorded when the default groups were x25519,
+     * secp256r1: EncryptedExtensions must advertise exactly those for the
+     * recorded Finished and CertificateVerify to verify again. */
+    if (!(sel & 2) && zt_config_set_advertised_groups(cfg, recorded, 2) !=
+                          ZT_OK)
+        abort();
 }
 
 #include "fuzz_server.c"

@@ -108,7 +108,6 @@ static zt_config *make_config(unsigned sel)
     static const char *const alpn[] = {"h2", "http/1.1"};
     static const uint16_t p256_first[] = {ZT_GROUP_SECP256R1,
                                           ZT_GROUP_X25519};
-    static const uint16_t recorded[] = {ZT_GROUP_X25519, ZT_GROUP_SECP256R1};
     static const uint16_t chacha_first[] = {ZT_TLS_CHACHA20_POLY1305_SHA256,
                                             ZT_TLS_AES_256_GCM_SHA384,
                                             ZT_TLS_AES_128_GCM_SHA256};
@@ -136,13 +135,6 @@ static zt_config *make_config(unsigned sel)
                                       ZT_POLICY_REQUIRE_SNI);
     }
     if ((sel & 2) && zt_config_set_groups(cfg, p256_first, 2) != ZT_OK)
-        abort();
-    /* The whole-session seeds were recorded when the default groups were
-     * x25519, secp256r1: EncryptedExtensions must advertise exactly those
-     * for their Finished (and client CertificateVerify) to verify again.
-     * The hybrid groups stay negotiable. */
-    if (!(sel & 2) && zt_config_set_advertised_groups(cfg, recorded, 2) !=
-                          ZT_OK)
         abort();
     if ((sel & 4) && zt_config_set_cipher_suites(cfg, chacha_first, 3) != ZT_OK)
         abort();
