@@ -11,7 +11,8 @@
  *   zigtls_reload [rollback];                   location
  *   $zigtls_cert_generation
  *
- * The work is done by ngx_zigtls_ops.c; this file is the http side.
+ * The work is done by the operations plane (ngx_zigtls_ops.h); this file
+ * is the http side.
  */
 
 

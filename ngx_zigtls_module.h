@@ -69,7 +69,7 @@ typedef struct {
     zt_config                 *zt;
 
     /* what ngx_zigtls_build_config() was given, for certificate reloads
-     * (ngx_zigtls_ops.c), and the server's certificate store there */
+     * (ngx_zigtls_certs.c), and the server's certificate store there */
     zt_client_hello_fn         ch_cb;
     const char *const         *default_alpn;
     ngx_uint_t                 n_default_alpn;

@@ -1,18 +1,20 @@
 
 /*
  * zigtls for nginx: the operations plane, shared by the http and the
- * stream modules.
+ * stream modules. Its types and its interface; one file per job:
  *
- *   zigtls_zone              shared memory: counters of every worker, the
- *                            certificate generations, the rate buckets
- *   hooks                    called by ngx_zigtls_module.c on the handshake
- *                            and record paths (atomics only, no lock)
- *   certificate store        per server{} and worker: the active and the
- *                            previous zt_config, generation numbers agreed
- *                            through shared memory; retired configurations
- *                            are freed once no connection can use them
- *   zigtls_handshake_rate    a token bucket per server{} in shared memory
- *   zigtls_keylog            NSS key log lines (debugging only)
+ *   ngx_zigtls_zone.c        zigtls_zone: shared memory with the counters
+ *                            of every worker, the server{}s registered in
+ *                            it, the hooks called by ngx_zigtls_module.c
+ *                            on the handshake and record paths
+ *   ngx_zigtls_certs.c       the certificate store: per server{} and
+ *                            worker, the active and the previous
+ *                            zt_config, generation numbers agreed through
+ *                            shared memory, hot reload and rollback
+ *   ngx_zigtls_ratelimit.c   zigtls_handshake_rate: a token bucket per
+ *                            server{} in shared memory
+ *   ngx_zigtls_keylog.c      zigtls_keylog: NSS key log lines
+ *   ngx_zigtls_status.c      the status pages (text and Prometheus)
  *
  * The protocol modules (ngx_http_zigtls_ops.c, ngx_stream_zigtls_ops.c)
  * hold the directives and register their server{}s here.
@@ -59,6 +61,10 @@ enum {
 #define NGX_ZIGTLS_OPS_REASON_LEN  256
 #define NGX_ZIGTLS_OPS_NALPN       16
 #define NGX_ZIGTLS_OPS_NBUCKETS    13    /* 0.1 ms .. 1 s, then +Inf */
+
+/* ngx_zigtls_ops_groups[]: the post-quantum hybrids first, the status page
+ * counts their share */
+#define NGX_ZIGTLS_OPS_NPQ         2
 
 
 typedef struct {
@@ -231,6 +237,41 @@ void ngx_zigtls_ops_handshake_failed(ngx_zigtls_conn_t *zc,
 void ngx_zigtls_ops_conn_close(ngx_zigtls_conn_t *zc);
 void ngx_zigtls_ops_bytes(ngx_uint_t in, size_t n);
 void ngx_zigtls_ops_memory(ngx_zigtls_conn_t *zc);
+
+
+/* between the files of the operations plane */
+
+#define ngx_zigtls_ops_inc(p)       (void) ngx_atomic_fetch_add(&(p), 1)
+#define ngx_zigtls_ops_dec(p)       (void) ngx_atomic_fetch_add(&(p), -1)
+#define ngx_zigtls_ops_add(p, n)                                            \
+    (void) ngx_atomic_fetch_add(&(p), (ngx_atomic_int_t) (n))
+
+/* ngx_zigtls_zone.c: this worker's configuration and zone */
+extern ngx_zigtls_ops_main_t  *ngx_zigtls_ops_cur;
+extern ngx_zigtls_ops_sh_t    *ngx_zigtls_ops_shm;
+extern const uint64_t  ngx_zigtls_ops_bucket_us[NGX_ZIGTLS_OPS_NBUCKETS];
+extern const uint16_t  ngx_zigtls_ops_suites[3];
+extern const uint16_t  ngx_zigtls_ops_groups[4];
+extern const uint16_t  ngx_zigtls_ops_sigalgs[5];
+uint64_t ngx_zigtls_ops_clock(void *arg);
+
+/* ngx_zigtls_certs.c */
+extern ngx_atomic_uint_t       ngx_zigtls_ops_seen_seq;
+ngx_uint_t ngx_zigtls_ops_store_enter(void);
+void ngx_zigtls_ops_store_leave(ngx_uint_t epoch, ngx_log_t *log);
+void ngx_zigtls_ops_stamps(ngx_zigtls_ops_slot_t *slot,
+    ngx_zigtls_ops_stamp_t *st);
+void ngx_zigtls_ops_publish_certs(ngx_zigtls_ops_slot_t *slot,
+    zt_config *zt);
+void ngx_zigtls_ops_start_timer(ngx_cycle_t *cycle,
+    ngx_zigtls_ops_main_t *omcf);
+
+/* ngx_zigtls_ratelimit.c */
+zt_err ngx_zigtls_ops_client_hello(void *arg, zt_conn *zt,
+    const zt_client_hello *ch, const zt_config **use);
+
+/* ngx_zigtls_keylog.c */
+void ngx_zigtls_ops_keylog(void *arg, const zt_conn *c, const char *line);
 
 
 #endif /* _NGX_ZIGTLS_OPS_H_INCLUDED_ */
