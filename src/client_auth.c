@@ -1,8 +1,9 @@
 /*
  * client_auth.c: client certificates (mTLS). The CertificateRequest we
  * send (RFC 8446 section 4.3.2), the client's Certificate (4.4.2, 4.4.2.4)
- * and CertificateVerify (4.4.3) we receive, their configuration, and the
- * getters for what was learnt. Path validation is the crypto provider's
+ * and CertificateVerify (4.4.3) we receive, their configuration, the
+ * client's identity in session tickets, and the getters for what was
+ * learnt. Path validation is the crypto provider's
  * (libcrypto's X509 store, see crypto.h).
  */
 #include <stdio.h>
@@ -195,6 +196,7 @@ void zt_peer_free(zt_conn *c)
         return;
     chain_free(c->peer->chain);
     free(c->peer->text);
+    free(c->peer->sid);
     free(c->peer);
     c->peer = NULL;
 }
@@ -425,7 +427,11 @@ zt_err zt_on_client_cert_verify(zt_conn *c, const uint8_t *msg, size_t len)
 /* The client Finished verified: the chain goes unless it is to be kept. */
 void zt_peer_handshake_done(zt_conn *c)
 {
-    if (c->peer != NULL && !(c->use->verify_flags & ZT_VERIFY_KEEP_CHAIN))
+    if (c->peer == NULL)
+        return;
+    free(c->peer->sid); /* the tickets are sent */
+    c->peer->sid = NULL;
+    if (!(c->use->verify_flags & ZT_VERIFY_KEEP_CHAIN))
         zt_conn_peer_release(c);
 }
 
@@ -442,6 +448,200 @@ size_t zt_peer_bytes(const zt_conn *c)
             n += c->peer->chain->len[i];
     }
     return n;
+}
+
+/* ---- sessions: the client's identity in tickets (ticket.c, psk.c) ---------
+ *
+ * client_verify is 1 + the zt_verify_result of the full handshake (0: no
+ * client certificate); client_identity (version 1):
+ *
+ *   u8      version = 1
+ *   u8      accepted
+ *   u8      key kind (zt_pk_kind)
+ *   u32     code                libcrypto's detail
+ *   u64     not_before, not_after   seconds since the epoch
+ *   u8      sha256[32], sha1[20]
+ *   opaque  text<0..2^16-1>     subject NUL issuer NUL serial NUL
+ *   opaque  leaf<0..2^16-1>     the DER leaf, with ZT_VERIFY_KEEP_CHAIN
+ *                               when it fits; else empty
+ *
+ * An identity that does not fit ZT_MAX_CLIENT_ID_LEN even without the leaf
+ * is sent as ZT_CLIENT_VERIFY_UNRESUMABLE: such a ticket never resumes. */
+#define ZT_CLIENT_VERIFY_UNRESUMABLE 0xff
+#define PEER_ID_FIXED (1 + 1 + 1 + 4 + 8 + 8 + 32 + 20 + 2 + 2)
+
+uint32_t zt_client_auth_policy(const zt_config *u)
+{
+    uint8_t in[8 + 32], h[32];
+    size_t n = 0;
+
+    if (u->verify_mode == ZT_VERIFY_OFF)
+        return 0;
+    in[n++] = (uint8_t)u->verify_mode;
+    in[n++] = (uint8_t)(u->verify_flags & ZT_VERIFY_DEFER);
+    in[n++] = (uint8_t)u->verify_depth;
+    in[n++] = (uint8_t)(u->rsa_min_bits < 2048 ? 1 : 2);
+    zt_trust_digest(u->trust, in + n);
+    n += 32;
+    if (zt_hash_oneshot(ZT_SHA256, in, n, h))
+        return 0x80000000u;
+    /* the top bit: never the policy of a server without client auth */
+    return 0x80000000u | ((uint32_t)h[0] << 24 & 0x7f000000u) |
+           ((uint32_t)h[1] << 16) | ((uint32_t)h[2] << 8) | h[3];
+}
+
+static void wr_u64(zt_wr *w, uint64_t v)
+{
+    zt_wr_u16(w, (unsigned)(v >> 48) & 0xffff);
+    zt_wr_u16(w, (unsigned)(v >> 32) & 0xffff);
+    zt_wr_u16(w, (unsigned)(v >> 16) & 0xffff);
+    zt_wr_u16(w, (unsigned)v & 0xffff);
+}
+
+zt_err zt_peer_session(zt_conn *c, zt_session *s)
+{
+    zt_peer *p = c->peer;
+    size_t leaf = 0, cap;
+    zt_wr w;
+
+    s->client_verify = ZT_CLIENT_VERIFY_NONE;
+    s->client_id = NULL;
+    s->client_id_len = 0;
+    if (p == NULL)
+        return ZT_OK;
+    if (PEER_ID_FIXED + p->text_len > ZT_MAX_CLIENT_ID_LEN) {
+        s->client_verify = ZT_CLIENT_VERIFY_UNRESUMABLE;
+        return ZT_OK;
+    }
+    if ((c->use->verify_flags & ZT_VERIFY_KEEP_CHAIN) && p->chain != NULL &&
+        PEER_ID_FIXED + p->text_len + p->chain->len[0] <=
+            ZT_MAX_CLIENT_ID_LEN)
+        leaf = p->chain->len[0];
+    cap = PEER_ID_FIXED + p->text_len + leaf;
+    if (p->sid == NULL && (p->sid = malloc(cap)) == NULL)
+        return ZT_E_NOMEM;
+    w = zt_wr_make(p->sid, cap);
+    zt_wr_u8(&w, 1);
+    zt_wr_u8(&w, (unsigned)p->accepted);
+    zt_wr_u8(&w, (unsigned)p->key);
+    zt_wr_u16(&w, ((uint32_t)p->code >> 16) & 0xffff);
+    zt_wr_u16(&w, (uint32_t)p->code & 0xffff);
+    wr_u64(&w, (uint64_t)p->info.not_before);
+    wr_u64(&w, (uint64_t)p->info.not_after);
+    zt_wr_bytes(&w, p->info.sha256, 32);
+    zt_wr_bytes(&w, p->info.sha1, 20);
+    zt_wr_u16(&w, (unsigned)p->text_len);
+    zt_wr_bytes(&w, p->text, p->text_len);
+    zt_wr_u16(&w, (unsigned)leaf);
+    if (leaf)
+        zt_wr_bytes(&w, p->chain->der[0], leaf);
+    if (w.err)
+        return ZT_E_INTERNAL;
+    s->client_verify = (uint8_t)(1 + p->result);
+    s->client_id = p->sid;
+    s->client_id_len = w.len;
+    return ZT_OK;
+}
+
+static int rd_u64(zt_cur *c, uint64_t *v)
+{
+    uint16_t a, b, d, e;
+
+    if (zt_cur_u16(c, &a) || zt_cur_u16(c, &b) || zt_cur_u16(c, &d) ||
+        zt_cur_u16(c, &e))
+        return -1;
+    *v = ((uint64_t)a << 48) | ((uint64_t)b << 32) | ((uint64_t)d << 16) | e;
+    return 0;
+}
+
+/* Read a client identity; into p when not NULL (text and leaf copied). */
+static int peer_id_read(const zt_session *s, zt_peer *p, int64_t *not_after)
+{
+    zt_cur c = zt_cur_make(s->client_id, s->client_id_len), text, leaf;
+    const uint8_t *h256, *h1, *z1, *z2;
+    uint8_t ver, acc, key;
+    uint16_t hi, lo;
+    uint64_t nb, na;
+    size_t tl;
+
+    if (s->client_verify == ZT_CLIENT_VERIFY_UNRESUMABLE ||
+        (unsigned)s->client_verify - 1 >= ZT_VR__COUNT ||
+        zt_cur_u8(&c, &ver) || ver != 1 || zt_cur_u8(&c, &acc) ||
+        zt_cur_u8(&c, &key) || zt_cur_u16(&c, &hi) || zt_cur_u16(&c, &lo) ||
+        rd_u64(&c, &nb) || rd_u64(&c, &na) || zt_cur_bytes(&c, 32, &h256) ||
+        zt_cur_bytes(&c, 20, &h1) || zt_cur_vec(&c, 2, &text) ||
+        zt_cur_vec(&c, 2, &leaf) || zt_cur_finish(&c) || acc > 1 ||
+        key > ZT_PK_RSA)
+        return -1;
+    /* subject NUL issuer NUL serial NUL */
+    tl = zt_cur_left(&text);
+    if (tl < 3 || text.p[tl - 1] != 0 ||
+        (z1 = memchr(text.p, 0, tl)) == NULL ||
+        (z2 = memchr(z1 + 1, 0, tl - (size_t)(z1 + 1 - text.p))) == NULL ||
+        z2 == text.p + tl - 1 ||
+        memchr(z2 + 1, 0, tl - (size_t)(z2 + 1 - text.p)) != text.p + tl - 1)
+        return -1;
+    *not_after = (int64_t)na;
+    if (p == NULL)
+        return 0;
+    p->text = malloc(tl);
+    if (p->text == NULL)
+        return -1;
+    memcpy(p->text, text.p, tl);
+    p->text_len = tl;
+    p->result = (zt_verify_result)(s->client_verify - 1);
+    p->accepted = acc;
+    p->key = (zt_pk_kind)key;
+    p->code = (int)(((uint32_t)hi << 16) | lo);
+    p->info.subject = p->text;
+    p->info.issuer = p->text + (z1 + 1 - text.p);
+    p->info.serial = p->text + (z2 + 1 - text.p);
+    p->info.not_before = (int64_t)nb;
+    p->info.not_after = (int64_t)na;
+    memcpy(p->info.sha256, h256, 32);
+    memcpy(p->info.sha1, h1, 20);
+    if (zt_cur_left(&leaf) > 0) {
+        p->chain = calloc(1, sizeof(*p->chain));
+        if (p->chain == NULL ||
+            (p->chain->der[0] = malloc(zt_cur_left(&leaf))) == NULL)
+            return -1;
+        memcpy(p->chain->der[0], leaf.p, zt_cur_left(&leaf));
+        p->chain->len[0] = zt_cur_left(&leaf);
+        p->chain->n = 1;
+    }
+    return 0;
+}
+
+/* Before a ticket resumes: its identity must read back and its
+ * certificate still be valid now (the full handshake checked it then). */
+zt_psk_result zt_peer_session_usable(const zt_session *s, uint64_t now_ms)
+{
+    int64_t not_after;
+
+    if (s->client_verify == ZT_CLIENT_VERIFY_NONE)
+        return ZT_PSK_ACCEPTED;
+    if (peer_id_read(s, NULL, &not_after) != 0)
+        return ZT_PSK_BAD_TICKET;
+    if ((int64_t)(now_ms / 1000) > not_after)
+        return ZT_PSK_EXPIRED;
+    return ZT_PSK_ACCEPTED;
+}
+
+/* The binder verified: the connection has the client its ticket names. */
+zt_err zt_peer_resume(zt_conn *c, const zt_session *s)
+{
+    int64_t not_after;
+    zt_peer *p;
+
+    if (s->client_verify == ZT_CLIENT_VERIFY_NONE)
+        return ZT_OK;
+    p = calloc(1, sizeof(*p));
+    if (p == NULL)
+        return ZT_E_NOMEM;
+    c->peer = p;
+    if (peer_id_read(s, p, &not_after) != 0)
+        return ZT_E_INTERNAL; /* zt_peer_session_usable read it already */
+    return ZT_OK;
 }
 
 /* ---- getters ----------------------------------------------------------------- */

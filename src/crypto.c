@@ -1527,6 +1527,7 @@ void zt_cred_free(zt_cred *cred)
 struct zt_trust {
     X509_STORE *store;
     size_t n_ca, n_crl;
+    uint8_t digest[32]; /* zt_trust_digest */
     uint8_t *names; /* DistinguishedName entries, u16-prefixed */
     size_t names_len;
 };
@@ -1605,6 +1606,30 @@ static int trust_add_name(zt_trust *t, X509 *x, char *err, size_t err_len)
     return 0;
 }
 
+/* digest = SHA-256(digest || tag || der) */
+static int trust_chain_digest(zt_trust *t, uint8_t tag, const uint8_t *der,
+                              int len)
+{
+    EVP_MD_CTX *m = EVP_MD_CTX_new();
+    int ok = m != NULL && len > 0 &&
+             EVP_DigestInit_ex(m, g_sha256, NULL) == 1 &&
+             EVP_DigestUpdate(m, t->digest, 32) == 1 &&
+             EVP_DigestUpdate(m, &tag, 1) == 1 &&
+             EVP_DigestUpdate(m, der, (size_t)len) == 1 &&
+             EVP_DigestFinal_ex(m, t->digest, NULL) == 1;
+
+    EVP_MD_CTX_free(m);
+    return ok ? 0 : -1;
+}
+
+void zt_trust_digest(const zt_trust *t, uint8_t out[32])
+{
+    if (t == NULL)
+        memset(out, 0, 32);
+    else
+        memcpy(out, t->digest, 32);
+}
+
 /* The PEM loop ended: "no start line" is its normal end, anything else a
  * damaged object. */
 static int pem_end_ok(void)
@@ -1628,7 +1653,12 @@ int zt_trust_add_ca(zt_trust *t, const char *pem, size_t len, int advertise,
     /* _AUX: "TRUSTED CERTIFICATE" blocks too, as nginx's CA files */
     while ((x = PEM_read_bio_X509_AUX(bio, NULL, no_password, NULL)) !=
            NULL) {
-        if (X509_STORE_add_cert(t->store, x) != 1 ||
+        unsigned char *der = NULL;
+        int dl = i2d_X509(x, &der);
+        int bad = dl <= 0 || trust_chain_digest(t, 'C', der, dl) != 0;
+
+        OPENSSL_free(der);
+        if (bad || X509_STORE_add_cert(t->store, x) != 1 ||
             (advertise && trust_add_name(t, x, err, err_len) != 0)) {
             if (err != NULL && err_len > 0 && err[0] == '\0')
                 cred_err(err, err_len, "cannot add CA certificate %zu",
@@ -1664,7 +1694,12 @@ int zt_trust_add_crl(zt_trust *t, const char *pem, size_t len, char *err,
     ERR_clear_error();
     while ((crl = PEM_read_bio_X509_CRL(bio, NULL, no_password, NULL)) !=
            NULL) {
-        if (X509_STORE_add_crl(t->store, crl) != 1) {
+        unsigned char *der = NULL;
+        int dl = i2d_X509_CRL(crl, &der);
+        int bad = dl <= 0 || trust_chain_digest(t, 'R', der, dl) != 0;
+
+        OPENSSL_free(der);
+        if (bad || X509_STORE_add_crl(t->store, crl) != 1) {
             X509_CRL_free(crl);
             BIO_free(bio);
             return cred_err(err, err_len, "cannot add CRL %zu", n + 1);

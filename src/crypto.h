@@ -259,6 +259,9 @@ size_t zt_trust_crl_count(const zt_trust *t);
  * name as DistinguishedName<1..2^16-1> (DER with its u16 length); NULL
  * when none. */
 const uint8_t *zt_trust_names(const zt_trust *t, size_t *len);
+/* SHA-256 chained over every CA and CRL added (DER), in order: what a
+ * ticket's verification policy is bound to. Zeros for t NULL. */
+void zt_trust_digest(const zt_trust *t, uint8_t out[32]);
 
 /* Public key of a certificate, as far as CertificateVerify cares. */
 typedef enum {

@@ -429,6 +429,8 @@ typedef struct zt_peer {
     char *text;           /* info's strings */
     size_t text_len;
     zt_peer_chain *chain; /* NULL once released */
+    uint8_t *sid;         /* the identity as tickets carry it, while they
+                             are sent */
 } zt_peer;
 
 /* ---- the connection ------------------------------------------------------ */
@@ -567,6 +569,10 @@ zt_err zt_on_client_certificate(zt_conn *c, const uint8_t *msg,
 zt_err zt_on_client_cert_verify(zt_conn *c, const uint8_t *msg,
                                 size_t len) ZT_WUR;
 void zt_peer_handshake_done(zt_conn *c);
+uint32_t zt_client_auth_policy(const zt_config *u);
+zt_err zt_peer_session(zt_conn *c, zt_session *s) ZT_WUR;
+zt_psk_result zt_peer_session_usable(const zt_session *s, uint64_t now_ms);
+zt_err zt_peer_resume(zt_conn *c, const zt_session *s) ZT_WUR;
 void zt_peer_free(zt_conn *c);
 size_t zt_peer_bytes(const zt_conn *c);
 

@@ -40,6 +40,7 @@ static zt_psk_result usable(const zt_conn *c, const zt_session *s,
     const zt_config *u = c->use;
     const zt_suite_info *si = zt_suite_lookup(s->suite);
     uint64_t end = s->issued_ms + (uint64_t)s->lifetime_s * 1000;
+    zt_psk_result r;
 
     if (si == NULL || s->psk_len != zt_hash_len(si->hash))
         return ZT_PSK_BAD_TICKET;
@@ -54,6 +55,10 @@ static zt_psk_result usable(const zt_conn *c, const zt_session *s,
         (s->ctx_len && memcmp(s->ctx, u->session_ctx, s->ctx_len) != 0) ||
         s->policy != zt_session_policy(u))
         return ZT_PSK_WRONG_SERVER;
+    /* the client certificate it carries is still valid (client_auth.c) */
+    r = zt_peer_session_usable(s, now);
+    if (r != ZT_PSK_ACCEPTED)
+        return r;
     /* section 4.6.1: the same KDF hash as the suite chosen now */
     if (si->hash != c->suite->hash)
         return ZT_PSK_SUITE;
@@ -194,6 +199,9 @@ zt_err zt_psk_transcript(zt_conn *c, const zt_ch *ch, const uint8_t *msg,
     }
     memcpy(hs->binder, b.p, c->hlen);
     c->resumed = 1;
+    e = zt_peer_resume(c, &hs->sess); /* the client it names (client_auth.c) */
+    if (e != ZT_OK)
+        return e;
     if (zt_hash_update(c->transcript, msg + cut, len - cut))
         return ZT_E_INTERNAL;
     return ZT_OK;

@@ -29,8 +29,10 @@
  *   opaque  server_name<0..255>
  *   opaque  alpn<0..255>
  *   opaque  node_id<0..32>       set when 0-RTT is allowed
- *   u8      client_verify        ZT_CLIENT_VERIFY_*; 0: no client cert
- *   opaque  client_identity<0..2^16-1>
+ *   u8      client_verify        0: no client certificate; else 1 + the
+ *                                zt_verify_result (0xff: an identity too
+ *                                large to carry, never resumes)
+ *   opaque  client_identity<0..2^16-1>   client_auth.c's format
  *
  * Vectors of up to 255 bytes have a 1-byte length, the client identity a
  * 2-byte one. A state of another version, or with trailing bytes, does not
@@ -318,7 +320,9 @@ uint64_t zt_wall_ms(const zt_config *u)
  * would apply. */
 uint32_t zt_session_policy(const zt_config *u)
 {
-    return (uint32_t)u->policy;
+    /* client certificates: mode, depth, trusted CAs and CRLs
+     * (client_auth.c); 0 without them */
+    return (uint32_t)u->policy ^ zt_client_auth_policy(u);
 }
 
 /* ---- the session state ---------------------------------------------------------- */
@@ -512,6 +516,10 @@ static zt_err session_for(zt_conn *c, const uint8_t *res, uint16_t nonce,
         s->client_verify = c->hss->sess.client_verify;
         s->client_id = c->hss->sess.client_id;
         s->client_id_len = c->hss->sess.client_id_len;
+    } else {
+        zt_err e = zt_peer_session(c, s); /* client_auth.c */
+        if (e != ZT_OK)
+            return e;
     }
     return zt_hkdf_expand_label(c->suite->hash, res, c->hlen, "resumption",
                                 nb, 2, s->psk, s->psk_len);

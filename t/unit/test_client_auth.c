@@ -600,6 +600,210 @@ static void flight_cases(void)
     }
 }
 
+/* ---- resumption: tickets carry the client (RFC 8446 4.6.1, 2.2) ------------ */
+
+static zt_ticket_keys *ring;
+
+/* a server as ca_config (or without client certificates), with tickets */
+static zt_config *tk_config(zt_verify_mode mode, unsigned flags)
+{
+    zt_config *cfg;
+
+    if (mode == ZT_VERIFY_OFF) {
+        cfg = tsrv_config(TSRV_P256);
+        zt_config_set_wall_clock(cfg, test_time, NULL);
+    } else {
+        cfg = ca_config(mode, flags);
+    }
+    zt_config_set_ticket_keys(cfg, ring);
+    return cfg;
+}
+
+/* psk_key_exchange_modes: tickets are sent only to a client that can use
+ * them (4.2.9) */
+static void knob_psk(tcli *t) { t->psk_modes = ZT_PSK_MODE_DHE_KE; }
+
+/* A full handshake that leaves its tickets in t. */
+static void tk_full(zt_config *cfg, const ccert *cc, tcli *t)
+{
+    zt_conn *s;
+    zt_err e = run(cfg, cc, knob_psk, &s, t);
+    size_t n;
+
+    CHECK_MSG(e == ZT_OK, "full handshake: %s", zt_err_str(e));
+    n = tsrv_drain(s, out, sizeof(out));
+    CHECK(tcli_read_tickets(t, out, n) >= 1);
+    tcli_free_cred(t->client_cred);
+    t->client_cred = NULL;
+    zt_conn_free(s);
+}
+
+/* Offer from's ticket 0 (and cc's certificate should a CertificateRequest
+ * come); the server's answer to the client's second flight. */
+static zt_err tk_resume(zt_config *cfg, const tcli *from, const ccert *cc,
+                        zt_conn **sp, tcli *t)
+{
+    static uint8_t rec[70000];
+    zt_conn *s = zt_conn_new(cfg);
+    size_t n;
+
+    tcli_init(t);
+    tcli_resume(t, from, 0, 1000);
+    if (cc != NULL)
+        t->client_cred = tcli_load_cred(cc->chain, cc->key);
+    *sp = s;
+    if (thello(s, t, 0) != 0)
+        return ZT_E_INTERNAL;
+    n = tcli_finished(t, rec, 0);
+    return n ? tsrv_feed(s, rec, n, 0) : ZT_E_INTERNAL;
+}
+
+static void resumption_cases(void)
+{
+    static const uint8_t key[ZT_TICKET_KEY_LONG] = {1, 2, 3};
+    zt_config *cfg, *other;
+    const zt_peer_info *pi;
+    zt_peer_info was;
+    char subject[256];
+    tcli t1, t2;
+    zt_conn *s;
+    size_t len;
+    const uint8_t *der;
+    zt_err e;
+
+    ring = zt_ticket_keys_new();
+    CHECK(ring != NULL && zt_ticket_keys_add(ring, key, sizeof(key)) == ZT_OK);
+
+    /* resumption keeps the client's identity and result, without a
+     * CertificateRequest (4.3.2); the leaf too with KEEP_CHAIN */
+    cfg = tk_config(ZT_VERIFY_REQUIRED, ZT_VERIFY_KEEP_CHAIN);
+    {
+        zt_conn *s0;
+        e = run(cfg, &C_P256, knob_psk, &s0, &t1);
+        CHECK(e == ZT_OK && zt_conn_peer_info(s0) != NULL);
+        if (zt_conn_peer_info(s0) != NULL) {
+            was = *zt_conn_peer_info(s0);
+            snprintf(subject, sizeof(subject), "%s", was.subject);
+        }
+        len = tsrv_drain(s0, out, sizeof(out));
+        CHECK(tcli_read_tickets(&t1, out, len) >= 1);
+        tcli_free_cred(t1.client_cred);
+        t1.client_cred = NULL;
+        zt_conn_free(s0);
+    }
+    e = tk_resume(cfg, &t1, NULL, &s, &t2);
+    CHECK_MSG(e == ZT_OK, "resume: %s", zt_err_str(e));
+    CHECK(zt_conn_resumed(s) && !t2.got_cr && !zt_conn_peer_requested(s));
+    CHECK_EQ_INT(zt_conn_peer_verify(s), ZT_VR_OK);
+    CHECK(zt_conn_peer_accepted(s));
+    pi = zt_conn_peer_info(s);
+    CHECK(pi != NULL);
+    if (pi != NULL) {
+        CHECK_MSG(strcmp(pi->subject, subject) == 0, "%s", pi->subject);
+        CHECK(strcmp(pi->issuer, "O=zigtls test,CN=zigtls client CA") == 0);
+        CHECK_MEM(pi->sha256, 32, was.sha256, 32);
+        CHECK_MEM(pi->sha1, 20, was.sha1, 20);
+        CHECK_EQ_INT(pi->not_after, was.not_after);
+    }
+    der = zt_conn_peer_cert(s, 0, &len);
+    CHECK(der != NULL && zt_conn_peer_chain_len(s) == 1);
+    /* and tickets issued on the resumed connection carry it on */
+    len = tsrv_drain(s, out, sizeof(out));
+    CHECK(tcli_read_tickets(&t2, out, len) >= 1);
+    zt_conn_free(s);
+    {
+        tcli t3;
+        e = tk_resume(cfg, &t2, NULL, &s, &t3);
+        CHECK(e == ZT_OK && zt_conn_resumed(s));
+        CHECK_EQ_INT(zt_conn_peer_verify(s), ZT_VR_OK);
+        CHECK(zt_conn_peer_info(s) != NULL &&
+              strcmp(zt_conn_peer_info(s)->subject, subject) == 0);
+        done(s, &t3);
+    }
+    tcli_free(&t2);
+
+    /* the same policy elsewhere with one more CRL: a full handshake */
+    other = tk_config(ZT_VERIFY_REQUIRED, ZT_VERIFY_KEEP_CHAIN);
+    add_crls(other, 1, 1);
+    e = tk_resume(other, &t1, &C_P256, &s, &t2);
+    CHECK_MSG(e == ZT_OK, "%s", zt_err_str(e));
+    CHECK(!zt_conn_resumed(s) && t2.got_cr);
+    CHECK_EQ_INT(zt_conn_psk_result(s), ZT_PSK_WRONG_SERVER);
+    CHECK_EQ_INT(zt_conn_peer_verify(s), ZT_VR_OK);
+    done(s, &t2);
+    zt_config_free(other);
+    /* ... or without client certificates */
+    other = tk_config(ZT_VERIFY_OFF, 0);
+    e = tk_resume(other, &t1, NULL, &s, &t2);
+    CHECK(e == ZT_OK && !zt_conn_resumed(s));
+    CHECK_EQ_INT(zt_conn_psk_result(s), ZT_PSK_WRONG_SERVER);
+    done(s, &t2);
+    zt_config_free(other);
+    tcli_free(&t1);
+
+    /* a ticket issued without client authentication never resumes where a
+     * certificate is required: the full handshake asks for one */
+    other = tk_config(ZT_VERIFY_OFF, 0);
+    tk_full(other, NULL, &t1);
+    e = tk_resume(cfg, &t1, NULL, &s, &t2);
+    check_alert("ticket without client auth", s, &t2, e, ZT_E_CERT_REQUIRED,
+                ZT_ALERT_CERTIFICATE_REQUIRED);
+    CHECK(!zt_conn_resumed(s) && t2.got_cr);
+    CHECK_EQ_INT(zt_conn_psk_result(s), ZT_PSK_WRONG_SERVER);
+    done(s, &t2);
+    tcli_free(&t1);
+    zt_config_free(other);
+    /* nor one of an optional server that got no certificate */
+    other = tk_config(ZT_VERIFY_OPTIONAL, 0);
+    tk_full(other, NULL, &t1);
+    e = tk_resume(cfg, &t1, NULL, &s, &t2);
+    check_alert("ticket of optional, none", s, &t2, e, ZT_E_CERT_REQUIRED,
+                ZT_ALERT_CERTIFICATE_REQUIRED);
+    CHECK_EQ_INT(zt_conn_psk_result(s), ZT_PSK_WRONG_SERVER);
+    done(s, &t2);
+    tcli_free(&t1);
+    /* that optional server resumes its own ticket, still without one */
+    tk_full(other, NULL, &t1);
+    e = tk_resume(other, &t1, NULL, &s, &t2);
+    CHECK(e == ZT_OK && zt_conn_resumed(s));
+    CHECK_EQ_INT(zt_conn_peer_verify(s), ZT_VR_NONE);
+    CHECK(zt_conn_peer_info(s) == NULL);
+    done(s, &t2);
+    tcli_free(&t1);
+    zt_config_free(other);
+
+    /* a certificate that expired since the ticket was issued: no resumption,
+     * and the full handshake refuses it */
+    g_now = 4891363200LL - 60; /* one minute before its notAfter */
+    tk_full(cfg, &C_P256, &t1);
+    g_now = 4891363200LL + 60;
+    e = tk_resume(cfg, &t1, &C_P256, &s, &t2);
+    check_alert("expired since", s, &t2, e, ZT_E_CERT_EXPIRED,
+                ZT_ALERT_CERTIFICATE_EXPIRED);
+    CHECK_EQ_INT(zt_conn_psk_result(s), ZT_PSK_EXPIRED);
+    g_now = T_2030;
+    done(s, &t2);
+    tcli_free(&t1);
+    zt_config_free(cfg);
+
+    /* DEFER: the failed verification resumes as failed (nginx answers 495
+     * again) */
+    cfg = tk_config(ZT_VERIFY_REQUIRED, ZT_VERIFY_DEFER);
+    tk_full(cfg, &C_FOREIGN, &t1);
+    e = tk_resume(cfg, &t1, NULL, &s, &t2);
+    CHECK(e == ZT_OK && zt_conn_resumed(s));
+    CHECK_EQ_INT(zt_conn_peer_verify(s), ZT_VR_UNKNOWN_CA);
+    CHECK(!zt_conn_peer_accepted(s));
+    CHECK_MSG(strcmp(zt_conn_peer_verify_reason(s),
+                     "unable to verify the first certificate") == 0,
+              "%s", zt_conn_peer_verify_reason(s));
+    CHECK_EQ_INT(zt_conn_peer_chain_len(s), 0); /* no KEEP_CHAIN */
+    done(s, &t2);
+    tcli_free(&t1);
+    zt_config_free(cfg);
+    zt_ticket_keys_free(ring);
+}
+
 /* ---- configuration errors ----------------------------------------------------- */
 
 static void config_cases(void)
@@ -652,5 +856,6 @@ void suite_client_auth(void)
     modes_cases();
     failure_cases();
     flight_cases();
+    resumption_cases();
     config_cases();
 }
