@@ -236,7 +236,7 @@ ngx_zigtls_ops_build(ngx_zigtls_ops_slot_t *slot, u_char *reason, size_t len)
 
     if (zscf->ciphers.len
         && zt_config_set_cipher_suites_str(zt, (char *) zscf->ciphers.data,
-                                           NULL)
+                                           NULL, 0)
            != ZT_OK)
     {
         (void) ngx_cpystrn(reason, (u_char *) "invalid zigtls_ciphers", len);
@@ -244,7 +244,7 @@ ngx_zigtls_ops_build(ngx_zigtls_ops_slot_t *slot, u_char *reason, size_t len)
     }
 
     if (zscf->groups.len
-        && zt_config_set_groups_str(zt, (char *) zscf->groups.data, NULL)
+        && zt_config_set_groups_str(zt, (char *) zscf->groups.data, NULL, 0)
            != ZT_OK)
     {
         (void) ngx_cpystrn(reason, (u_char *) "invalid zigtls_groups", len);

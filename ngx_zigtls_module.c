@@ -144,11 +144,11 @@ ngx_zigtls_set_list(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     char  *p = conf;
 
-    u_char      *list, *end;
+    char         why[128];
+    u_char      *list;
     zt_err       err;
     ngx_str_t   *value, *field;
     zt_config   *zt;
-    const char  *bad;
 
     field = (ngx_str_t *) (p + cmd->offset);
 
@@ -170,37 +170,22 @@ ngx_zigtls_set_list(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    bad = NULL;
+    why[0] = '\0';
 
     if (cmd->post == (void *) 1) {
-        err = zt_config_set_groups_str(zt, (const char *) list, &bad);
+        err = zt_config_set_groups_str(zt, (const char *) list, why,
+                                       sizeof(why));
 
     } else {
-        err = zt_config_set_cipher_suites_str(zt, (const char *) list, &bad);
+        err = zt_config_set_cipher_suites_str(zt, (const char *) list, why,
+                                              sizeof(why));
     }
 
     zt_config_free(zt);
 
     if (err != ZT_OK) {
-        if (bad == NULL || (u_char *) bad < list
-            || (u_char *) bad > list + value[1].len)
-        {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid value \"%V\" in \"%V\" (%s)",
-                               &value[1], &cmd->name, zt_err_str(err));
-            return NGX_CONF_ERROR;
-        }
-
-        end = (u_char *) bad;
-        while (*end && *end != ':' && *end != ',' && *end != ' ') {
-            end++;
-        }
-
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "unknown %s \"%*s\" in \"%V\"",
-                           cmd->post == (void *) 1 ? "group"
-                                                   : "cipher suite",
-                           (size_t) (end - (u_char *) bad), bad, &cmd->name);
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%s in \"%V\"",
+                           why[0] ? why : zt_err_str(err), &cmd->name);
         return NGX_CONF_ERROR;
     }
 
@@ -607,7 +592,7 @@ ngx_zigtls_build_config(ngx_conf_t *cf, ngx_zigtls_srv_conf_t *conf,
     if (conf->ciphers.len) {
         list = conf->ciphers.data;   /* NUL-terminated by the handler */
 
-        if (zt_config_set_cipher_suites_str(zt, (const char *) list, NULL)
+        if (zt_config_set_cipher_suites_str(zt, (const char *) list, NULL, 0)
             != ZT_OK)
         {
             ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
@@ -619,7 +604,8 @@ ngx_zigtls_build_config(ngx_conf_t *cf, ngx_zigtls_srv_conf_t *conf,
     if (conf->groups.len) {
         list = conf->groups.data;
 
-        if (zt_config_set_groups_str(zt, (const char *) list, NULL) != ZT_OK)
+        if (zt_config_set_groups_str(zt, (const char *) list, NULL, 0)
+            != ZT_OK)
         {
             ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
                           "invalid zigtls_groups \"%V\"", &conf->groups);

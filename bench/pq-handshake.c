@@ -160,7 +160,7 @@ int main(int argc, char **argv)
     if (cfg == NULL ||
         zt_config_set_groups_str(cfg, "x25519mlkem768:secp256r1mlkem768:"
                                       "x25519:secp256r1",
-                                 NULL) != ZT_OK)
+                                 NULL, 0) != ZT_OK)
         return 1;
     printf("server CPU per full handshake, in process (%s certificate, "
            "TLS_AES_128_GCM_SHA256, %ld handshakes per group)\n",

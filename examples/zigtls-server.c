@@ -1323,6 +1323,7 @@ int main(int argc, char **argv)
     struct server srv;
     const char *listen_arg = NULL, *ciphers = NULL, *groups = NULL;
     const char *alpn = NULL, *pidfile = NULL;
+    char why[128];
     uint64_t key_update_limit = 0;
     const char *certs[ZT_MAX_CREDENTIALS], *keys[ZT_MAX_CREDENTIALS];
     const char *tkeys[ZT_TICKET_KEYS_MAX];
@@ -1469,23 +1470,15 @@ int main(int argc, char **argv)
             goto out;
         }
     }
-    if (ciphers) {
-        const char *bad = NULL;
-
-        if (zt_config_set_cipher_suites_str(srv.cfg, ciphers, &bad) != ZT_OK) {
-            fprintf(stderr, "zigtls-server: --ciphers: unknown suite at '%s'\n",
-                    bad ? bad : ciphers);
-            goto out;
-        }
+    if (ciphers && zt_config_set_cipher_suites_str(srv.cfg, ciphers, why,
+                                                   sizeof(why)) != ZT_OK) {
+        fprintf(stderr, "zigtls-server: --ciphers: %s\n", why);
+        goto out;
     }
-    if (groups) {
-        const char *bad = NULL;
-
-        if (zt_config_set_groups_str(srv.cfg, groups, &bad) != ZT_OK) {
-            fprintf(stderr, "zigtls-server: --groups: unknown group at '%s'\n",
-                    bad ? bad : groups);
-            goto out;
-        }
+    if (groups &&
+        zt_config_set_groups_str(srv.cfg, groups, why, sizeof(why)) != ZT_OK) {
+        fprintf(stderr, "zigtls-server: --groups: %s\n", why);
+        goto out;
     }
     if (alpn && add_alpn(srv.cfg, alpn) < 0) {
         fprintf(stderr, "zigtls-server: --alpn: bad list '%s'\n", alpn);

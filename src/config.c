@@ -17,6 +17,9 @@ static const zt_suite_info zt_suites[] = {
      ZT_AEAD_CHACHA20_POLY1305, ZT_SHA256, 32},
 };
 
+_Static_assert(sizeof(zt_suites) / sizeof(zt_suites[0]) == ZT_MAX_SUITES,
+               "a configuration can list every suite");
+
 const zt_suite_info *zt_suite_lookup(uint16_t id)
 {
     size_t i;
@@ -126,7 +129,7 @@ zt_err zt_config_set_cipher_suites(zt_config *cfg, const uint16_t *suites,
 {
     size_t i;
 
-    if (n == 0 || n > 3 || has_dup(suites, n))
+    if (n == 0 || n > ZT_MAX_SUITES || has_dup(suites, n))
         return ZT_E_CONFIG;
     for (i = 0; i < n; i++)
         if (zt_suite_lookup(suites[i]) == NULL)
@@ -162,8 +165,6 @@ zt_err zt_config_set_advertised_groups(zt_config *cfg, const uint16_t *groups,
     return ZT_OK;
 }
 
-typedef uint16_t (*zt_name_fn)(const char *name, size_t len);
-
 static uint16_t suite_by_name(const char *s, size_t n)
 {
     size_t i;
@@ -195,12 +196,15 @@ static uint16_t group_by_name(const char *s, size_t n)
     return 0;
 }
 
-/* Parse "a:b:c" into ids; on an unknown name point *bad at it. */
-static zt_err parse_list(const char *list, zt_name_fn fn, uint16_t *out,
-                         size_t max, size_t *n, const char **bad)
+/* A list of names ("a:b:c") into ids, at most `max` (every one the core
+ * has, so more names than that means one is repeated), each known and
+ * listed once; on error a reason naming the entry goes to err. */
+zt_err zt_parse_names(const char *list, const zt_name_list *kind,
+                      uint16_t *out, size_t max, size_t *n, char *err,
+                      size_t err_len)
 {
     const char *p = list, *e;
-    size_t k = 0;
+    size_t k = 0, i, len;
     uint16_t id;
 
     *n = 0;
@@ -208,11 +212,24 @@ static zt_err parse_list(const char *list, zt_name_fn fn, uint16_t *out,
         e = p;
         while (*e && *e != ':' && *e != ',' && *e != ' ')
             e++;
-        if (e > p) {
-            id = fn(p, (size_t)(e - p));
-            if (id == 0 || k >= max) {
-                if (bad)
-                    *bad = p;
+        len = (size_t)(e - p);
+        if (len) {
+            id = kind->by_name(p, len);
+            if (id == 0) {
+                snprintf(err, err_len, "unknown %s \"%.*s\"", kind->what,
+                         (int)len, p);
+                return ZT_E_CONFIG;
+            }
+            for (i = 0; i < k; i++)
+                if (out[i] == id) {
+                    snprintf(err, err_len, "%s \"%.*s\" is listed twice "
+                             "(as %s)", kind->what, (int)len, p,
+                             kind->name(id));
+                    return ZT_E_CONFIG;
+                }
+            if (k >= max) {
+                snprintf(err, err_len, "too many %ss at \"%.*s\": at most "
+                         "%zu", kind->what, (int)len, p, max);
                 return ZT_E_CONFIG;
             }
             out[k++] = id;
@@ -220,31 +237,45 @@ static zt_err parse_list(const char *list, zt_name_fn fn, uint16_t *out,
         p = *e ? e + 1 : e;
     }
     if (k == 0) {
-        if (bad)
-            *bad = list;
+        snprintf(err, err_len, "no %s listed", kind->what);
         return ZT_E_CONFIG;
     }
     *n = k;
     return ZT_OK;
 }
 
-zt_err zt_config_set_cipher_suites_str(zt_config *cfg, const char *list,
-                                       const char **bad)
-{
-    uint16_t ids[8];
-    size_t n;
-    zt_err e = parse_list(list, suite_by_name, ids, 3, &n, bad);
+static const zt_name_list suite_names = {"cipher suite", suite_by_name,
+                                         zt_cipher_suite_name};
+static const zt_name_list group_names = {"group", group_by_name,
+                                         zt_group_name};
 
+zt_err zt_config_set_cipher_suites_str(zt_config *cfg, const char *list,
+                                       char *err, size_t err_len)
+{
+    uint16_t ids[ZT_MAX_SUITES];
+    char why[1];
+    size_t n;
+    zt_err e;
+
+    if (err == NULL || err_len == 0)
+        err = why, err_len = sizeof(why);
+    e = zt_parse_names(list, &suite_names, ids, ZT_MAX_SUITES, &n, err,
+                       err_len);
     return e ? e : zt_config_set_cipher_suites(cfg, ids, n);
 }
 
-zt_err zt_config_set_groups_str(zt_config *cfg, const char *list,
-                                const char **bad)
+zt_err zt_config_set_groups_str(zt_config *cfg, const char *list, char *err,
+                                size_t err_len)
 {
-    uint16_t ids[8];
+    uint16_t ids[ZT_MAX_GROUPS];
+    char why[1];
     size_t n;
-    zt_err e = parse_list(list, group_by_name, ids, ZT_MAX_GROUPS, &n, bad);
+    zt_err e;
 
+    if (err == NULL || err_len == 0)
+        err = why, err_len = sizeof(why);
+    e = zt_parse_names(list, &group_names, ids, ZT_MAX_GROUPS, &n, err,
+                       err_len);
     return e ? e : zt_config_set_groups(cfg, ids, n);
 }
 

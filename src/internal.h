@@ -205,9 +205,8 @@ static inline void zt_wr_close(zt_wr *w, size_t at, int lenbytes)
 
 /* ---- configuration ------------------------------------------------------ */
 #define ZT_CERT_COMP_MAX 2 /* zlib, brotli (compress.c) */
-#define ZT_MAX_GROUPS 4 /* every group the core knows */
 struct zt_config {
-    uint16_t suites[3];
+    uint16_t suites[ZT_MAX_SUITES];
     size_t n_suites;
     uint16_t groups[ZT_MAX_GROUPS];
     size_t n_groups;
@@ -342,6 +341,16 @@ typedef struct zt_ch {
     /* digest of everything a second ClientHello must repeat (4.1.2) */
     uint8_t fixed_digest[32];
 } zt_ch;
+
+/* Names of one kind (cipher suites, groups) for zt_parse_names (config.c). */
+typedef struct zt_name_list {
+    const char *what;                                /* "group" */
+    uint16_t (*by_name)(const char *s, size_t len);  /* 0: unknown */
+    const char *(*name)(uint16_t id);
+} zt_name_list;
+zt_err zt_parse_names(const char *list, const zt_name_list *kind,
+                      uint16_t *out, size_t max, size_t *n, char *err,
+                      size_t err_len) ZT_WUR;
 
 zt_err zt_parse_client_hello(const uint8_t *body, size_t len, zt_ch *ch) ZT_WUR;
 

@@ -99,6 +99,10 @@ extern "C" {
  * together with an ECDH group; both secrets feed the key schedule. */
 #define ZT_GROUP_SECP256R1MLKEM768 0x11eb
 #define ZT_GROUP_X25519MLKEM768    0x11ec
+/* A configuration lists each suite or group once, so these are also every
+ * suite and every group the core has. */
+#define ZT_MAX_SUITES           3
+#define ZT_MAX_GROUPS           4
 
 #define ZT_SIG_ECDSA_SECP256R1_SHA256   0x0403
 #define ZT_SIG_ECDSA_SECP384R1_SHA384   0x0503  /* client certificates only */
@@ -260,20 +264,23 @@ typedef zt_err (*zt_client_hello_fn)(void *arg, zt_conn *c,
 zt_config *zt_config_new(void) ZT_WUR;
 void zt_config_free(zt_config *cfg);
 
-/* Server preference order; unknown code points are a ZT_E_CONFIG. */
+/* Server preference order; unknown code points, a code point listed
+ * twice, more than ZT_MAX_SUITES / ZT_MAX_GROUPS or none: ZT_E_CONFIG. */
 zt_err zt_config_set_cipher_suites(zt_config *cfg, const uint16_t *suites,
                                    size_t n) ZT_WUR;
 zt_err zt_config_set_groups(zt_config *cfg, const uint16_t *groups,
                             size_t n) ZT_WUR;
 /* Colon-separated names, e.g. "TLS_AES_128_GCM_SHA256:TLS_CHACHA20..."
  * and "x25519mlkem768:x25519:secp256r1" (case-insensitive; also "P-256",
- * "prime256v1", "secp256r1mlkem768"). On error *bad (if not NULL) points at
- * the offending name inside `list`. Default groups:
+ * "prime256v1", "secp256r1mlkem768"), each once. On error ZT_E_CONFIG and
+ * the reason, naming the entry, in err (if not NULL): `unknown group
+ * "x448"`, `group "P-256" is listed twice (as secp256r1)`, `too many
+ * groups at "x25519": at most 4`, `no group listed`. Default groups:
  * X25519MLKEM768, x25519, secp256r1 (SecP256r1MLKEM768 only when listed). */
 zt_err zt_config_set_cipher_suites_str(zt_config *cfg, const char *list,
-                                       const char **bad) ZT_WUR;
-zt_err zt_config_set_groups_str(zt_config *cfg, const char *list,
-                                const char **bad) ZT_WUR;
+                                       char *err, size_t err_len) ZT_WUR;
+zt_err zt_config_set_groups_str(zt_config *cfg, const char *list, char *err,
+                                size_t err_len) ZT_WUR;
 /*
  * Groups advertised in EncryptedExtensions.supported_groups (RFC 8446
  * section 4.2.7, informational). Default: the configured groups. n = 0

@@ -185,6 +185,16 @@ fails_with('unknown cipher', qr/unknown cipher suite "TLS_RSA_WITH_RC4" in "zigt
 fails_with('unknown group', qr/unknown group "ffdhe2048" in "zigtls_groups"/,
            $srv->('        zigtls_groups x25519:ffdhe2048;  #HERE'));
 
+# five names for four groups: the repeat is named, with the group it is
+fails_with('group listed twice', qr/group "P-256" is listed twice \(as secp256r1\) in "zigtls_groups"/,
+           $srv->('        zigtls_groups x25519mlkem768:x25519:secp256r1:secp256r1mlkem768:P-256;  #HERE'));
+
+fails_with('cipher suite listed twice', qr/cipher suite "TLS_AES_128_GCM_SHA256" is listed twice \(as TLS_AES_128_GCM_SHA256\) in "zigtls_ciphers"/,
+           $srv->('        zigtls_ciphers TLS_AES_128_GCM_SHA256:TLS_AES_128_GCM_SHA256;  #HERE'));
+
+($r) = check($srv->('        zigtls_groups x25519mlkem768:secp256r1mlkem768:x25519:secp256r1;'));
+is($r->{exit}, 0, 'every group the core has, in one zigtls_groups') or diag($r->{all});
+
 ($r) = check($srv->("        zigtls_ciphers TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256;\n"
                     . "        zigtls_groups secp256r1:x25519;\n"
                     . "        zigtls_alpn http/1.1;\n"

@@ -41,6 +41,10 @@ extern const char *zt_test_suite;
     CHECK_MSG((long long)(a) == (long long)(b), "%lld != %lld",              \
               (long long)(a), (long long)(b))
 
+#define CHECK_STR(got, want)                                                 \
+    CHECK_MSG(strcmp((got), (want)) == 0, "\"%s\", want \"%s\"", (got),    \
+              (want))
+
 /* Compare memory; on mismatch print both in hex (first 64 bytes). */
 #define CHECK_MEM(a, alen, b, blen)                                          \
     zt_check_mem(__FILE__, __LINE__, #a, (a), (alen), (b), (blen))

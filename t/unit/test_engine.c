@@ -6,6 +6,7 @@
  * credential choice by signature_algorithms.
  */
 #include <stdlib.h>
+#include <strings.h>
 
 #include "tclient.h"
 #include "test.h"
@@ -532,19 +533,22 @@ static void closing_and_idle(void)
 static void config_api(void)
 {
     zt_config *cfg = zt_config_new();
-    const char *bad = NULL;
+    char why[128];
     static const uint16_t unknown = 0x1304;
 
     CHECK(zt_config_set_cipher_suites_str(
               cfg, "TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256",
-              &bad) == ZT_OK);
+              why, sizeof(why)) == ZT_OK);
     CHECK_EQ_INT(cfg->suites[0], ZT_TLS_CHACHA20_POLY1305_SHA256);
     CHECK(zt_config_set_cipher_suites_str(cfg, "TLS_AES_128_GCM_SHA256:RC4",
-                                          &bad) == ZT_E_CONFIG);
-    CHECK(bad && strcmp(bad, "RC4") == 0);
-    CHECK(zt_config_set_groups_str(cfg, "P-256:x25519", &bad) == ZT_OK);
+                                          why, sizeof(why)) == ZT_E_CONFIG);
+    CHECK_STR(why, "unknown cipher suite \"RC4\"");
+    CHECK(zt_config_set_groups_str(cfg, "P-256:x25519", why, sizeof(why)) ==
+          ZT_OK);
     CHECK_EQ_INT(cfg->groups[0], ZT_GROUP_SECP256R1);
-    CHECK(zt_config_set_groups_str(cfg, "x448", &bad) == ZT_E_CONFIG);
+    CHECK(zt_config_set_groups_str(cfg, "x448", why, sizeof(why)) ==
+          ZT_E_CONFIG);
+    CHECK_STR(why, "unknown group \"x448\"");
     CHECK(zt_config_set_cipher_suites(cfg, &unknown, 1) == ZT_E_CONFIG);
     CHECK(zt_config_set_hrr_cookie_len(cfg, 8) == ZT_E_CONFIG);
     CHECK(strcmp(zt_err_str(ZT_E_BAD_FINISHED), "bad_finished") == 0);
@@ -553,6 +557,85 @@ static void config_api(void)
                  "protocol_version") == 0);
     CHECK(strcmp(zt_cipher_suite_name(0x1302), "TLS_AES_256_GCM_SHA384") ==
           0);
+    zt_config_free(cfg);
+}
+
+static uint16_t group_named(const char *s, size_t len)
+{
+    static const uint16_t known[] = {ZT_GROUP_X25519, ZT_GROUP_SECP256R1,
+                                     ZT_GROUP_X25519MLKEM768};
+    size_t i;
+
+    for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+        if (strlen(zt_group_name(known[i])) == len &&
+            strncasecmp(zt_group_name(known[i]), s, len) == 0)
+            return known[i];
+    return 0;
+}
+
+/* Lists of names: every group and suite the core has fits, each at most
+ * once; the error names the entry and why. */
+static void config_lists(void)
+{
+    zt_config *cfg = zt_config_new();
+    uint16_t all[ZT_MAX_GROUPS + 1], ids[2];
+    char why[128];
+    size_t n = 0, got;
+    unsigned g;
+
+    /* the limit holds every group the core has */
+    for (g = 0; g <= 0xffff; g++)
+        if (zt_group_name((uint16_t)g) != NULL && n < ZT_MAX_GROUPS + 1)
+            all[n++] = (uint16_t)g;
+    CHECK_EQ_INT(n, ZT_MAX_GROUPS);
+    CHECK(zt_config_set_groups(cfg, all, n) == ZT_OK);
+    CHECK(zt_config_set_groups_str(cfg, "x25519mlkem768:secp256r1mlkem768:"
+                                        "x25519:secp256r1",
+                                   why, sizeof(why)) == ZT_OK);
+    CHECK_EQ_INT(cfg->n_groups, 4);
+    CHECK(zt_config_set_cipher_suites_str(
+              cfg, "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:"
+                   "TLS_AES_128_GCM_SHA256",
+              why, sizeof(why)) == ZT_OK);
+    CHECK_EQ_INT(cfg->n_suites, ZT_MAX_SUITES);
+    /* five names: one of them is a repeat, named with its group */
+    CHECK(zt_config_set_groups_str(cfg, "x25519mlkem768:x25519:secp256r1:"
+                                        "secp256r1mlkem768:P-256",
+                                   why, sizeof(why)) == ZT_E_CONFIG);
+    CHECK_STR(why, "group \"P-256\" is listed twice (as secp256r1)");
+    CHECK(zt_config_set_groups_str(cfg, "x25519,X25519", why, sizeof(why)) ==
+          ZT_E_CONFIG);
+    CHECK_STR(why, "group \"X25519\" is listed twice (as x25519)");
+    CHECK(zt_config_set_cipher_suites_str(
+              cfg, "TLS_AES_128_GCM_SHA256:tls_aes_128_gcm_sha256", why,
+              sizeof(why)) == ZT_E_CONFIG);
+    CHECK_STR(why, "cipher suite \"tls_aes_128_gcm_sha256\" is listed "
+                   "twice (as TLS_AES_128_GCM_SHA256)");
+    CHECK(zt_config_set_groups_str(cfg, " : ", why, sizeof(why)) ==
+          ZT_E_CONFIG);
+    CHECK_STR(why, "no group listed");
+    /* the configuration is unchanged by a refused list */
+    CHECK_EQ_INT(cfg->n_groups, 4);
+    CHECK_EQ_INT(cfg->n_suites, 3);
+    /* the array form: a repeat, or more than the limit */
+    all[1] = all[0];
+    CHECK(zt_config_set_groups(cfg, all, 2) == ZT_E_CONFIG);
+    CHECK(zt_config_set_groups(cfg, all, ZT_MAX_GROUPS + 1) == ZT_E_CONFIG);
+    /* more names than the limit (which the public lists cannot reach: it
+     * is every group there is): named, with the limit */
+    {
+        static const zt_name_list k = {"group", group_named, zt_group_name};
+        CHECK(zt_parse_names("x25519:secp256r1:x25519mlkem768", &k, ids, 2,
+                             &got, why, sizeof(why)) == ZT_E_CONFIG);
+        CHECK_STR(why, "too many groups at \"x25519mlkem768\": at most 2");
+        CHECK(zt_parse_names("x25519:secp256r1", &k, ids, 2, &got, why,
+                             sizeof(why)) == ZT_OK &&
+              got == 2 && ids[1] == ZT_GROUP_SECP256R1);
+    }
+    /* err may be NULL or short */
+    CHECK(zt_config_set_groups_str(cfg, "x448", NULL, 0) == ZT_E_CONFIG);
+    CHECK(zt_config_set_groups_str(cfg, "x448", why, 8) == ZT_E_CONFIG);
+    CHECK_STR(why, "unknown");
     zt_config_free(cfg);
 }
 
@@ -660,4 +743,5 @@ void suite_engine(void)
     key_updates();
     closing_and_idle();
     config_api();
+    config_lists();
 }
