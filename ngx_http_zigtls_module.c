@@ -138,6 +138,13 @@ static ngx_command_t  ngx_http_zigtls_commands[] = {
       offsetof(ngx_zigtls_srv_conf_t, max_handshake),
       &ngx_zigtls_max_handshake_post },
 
+    { ngx_string("zigtls_certificate_compression"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      offsetof(ngx_zigtls_srv_conf_t, cert_compression),
+      NULL },
+
     { ngx_string("zigtls_log_failures"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE12,
       ngx_zigtls_set_log_failures,

@@ -210,6 +210,11 @@ ngx_zigtls_ops_build(ngx_zigtls_ops_slot_t *slot, u_char *reason, size_t len)
         return NULL;
     }
 
+    /* certificate compression: the new chain is compressed here, once */
+    if (ngx_zigtls_prepare_config(zt, zscf, reason, len) != NGX_OK) {
+        goto failed;
+    }
+
     for (i = 0; i < zscf->certificates->nelts; i++) {
         err[0] = '\0';
 

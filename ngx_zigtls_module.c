@@ -390,6 +390,7 @@ ngx_zigtls_init_srv_conf(ngx_zigtls_srv_conf_t *conf)
     conf->log_failures = NGX_CONF_UNSET_UINT;
     conf->log_failures_rate = NGX_CONF_UNSET_UINT;
     conf->max_handshake = NGX_CONF_UNSET_SIZE;
+    conf->cert_compression = NGX_CONF_UNSET;
 }
 
 
@@ -446,6 +447,7 @@ ngx_zigtls_merge_srv_conf(ngx_conf_t *cf, ngx_zigtls_srv_conf_t *conf,
     ngx_conf_merge_msec_value(conf->handshake_timeout,
                               prev->handshake_timeout,
                               NGX_ZIGTLS_DEFAULT_TIMEOUT);
+    ngx_conf_merge_value(conf->cert_compression, prev->cert_compression, 0);
     ngx_conf_merge_size_value(conf->max_handshake, prev->max_handshake,
                               ZT_DEFAULT_MAX_HANDSHAKE);
 
@@ -552,6 +554,16 @@ ngx_zigtls_build_config(ngx_conf_t *cf, ngx_zigtls_srv_conf_t *conf,
     conf->default_alpn = default_alpn;
     conf->n_default_alpn = n_default_alpn;
 
+    if (ngx_zigtls_prepare_config(zt, conf, (u_char *) errbuf,
+                                  sizeof(errbuf))
+        != NGX_OK)
+    {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0, "%s for the server with "
+                      "\"zigtls on\" in %s:%ui", errbuf,
+                      conf->file ? conf->file : (u_char *) "?", conf->line);
+        return NGX_ERROR;
+    }
+
     for (i = 0; i < conf->certificates->nelts; i++) {
 
         if (ngx_zigtls_check_file(cf, &certs[i], "certificate") != NGX_OK
@@ -646,6 +658,26 @@ ngx_zigtls_build_config(ngx_conf_t *cf, ngx_zigtls_srv_conf_t *conf,
 
     if (ch_cb) {
         zt_config_set_client_hello_cb(zt, ch_cb, NULL);
+    }
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_zigtls_prepare_config(zt_config *zt, ngx_zigtls_srv_conf_t *conf,
+    u_char *err, size_t len)
+{
+    /* RFC 8879: brotli (what browsers offer) first, then zlib; each
+     * certificate is compressed once as it is added, never per handshake */
+    static const uint16_t  algs[] = { ZT_CERT_COMP_BROTLI, ZT_CERT_COMP_ZLIB };
+
+    if (conf->cert_compression == 1
+        && zt_config_set_cert_compression(zt, algs, 2) != ZT_OK)
+    {
+        (void) ngx_cpystrn(err, (u_char *) "zigtls_certificate_compression: "
+                           "out of memory", len);
+        return NGX_ERROR;
     }
 
     return NGX_OK;

@@ -57,6 +57,7 @@ typedef struct {
     ngx_flag_t                 server_names_strict;
     ngx_msec_t                 handshake_timeout;
     size_t                     max_handshake;     /* ClientHello cap */
+    ngx_flag_t                 cert_compression;  /* RFC 8879 */
 
     /* zigtls_log_failures: the level of failed-handshake lines (0: off)
      * and how many a worker writes per second at most */
@@ -140,6 +141,10 @@ extern ngx_conf_post_t  ngx_zigtls_max_handshake_post;
 void ngx_zigtls_init_srv_conf(ngx_zigtls_srv_conf_t *conf);
 char *ngx_zigtls_merge_srv_conf(ngx_conf_t *cf, ngx_zigtls_srv_conf_t *conf,
     ngx_zigtls_srv_conf_t *prev);
+/* what every zt_config of a server gets before its certificates are added
+ * (at startup and at certificate reloads); NGX_ERROR with reason in err */
+ngx_int_t ngx_zigtls_prepare_config(zt_config *zt,
+    ngx_zigtls_srv_conf_t *conf, u_char *err, size_t len);
 ngx_int_t ngx_zigtls_build_config(ngx_conf_t *cf, ngx_zigtls_srv_conf_t *conf,
     const char *const *default_alpn, ngx_uint_t n_default_alpn,
     zt_client_hello_fn ch_cb);

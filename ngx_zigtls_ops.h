@@ -116,6 +116,8 @@ typedef struct {
     ngx_atomic_t               alpn[NGX_ZIGTLS_OPS_NALPN + 2]; /* none, other */
     u_char                     alpn_names[NGX_ZIGTLS_OPS_NALPN][32];
     ngx_atomic_t               key_updates;
+    ngx_atomic_t               cert_compressed[2]; /* zlib, brotli */
+    ngx_atomic_t               cert_saved_bytes;   /* by compression */
     ngx_atomic_t               bytes_in;
     ngx_atomic_t               bytes_out;
     ngx_atomic_t               conn_memory;    /* zt_conn_memory, all open */

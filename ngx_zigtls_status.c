@@ -308,6 +308,12 @@ ngx_zigtls_ops_render(ngx_pool_t *pool, ngx_uint_t prom)
                  sh->bytes_in, sh->bytes_out, sh->key_updates,
                  sh->reload_requests);
 
+        p = ngx_slprintf(p, last,
+                 "certificates compressed: brotli %uA, zlib %uA; "
+                 "%uA bytes saved\n",
+                 sh->cert_compressed[1], sh->cert_compressed[0],
+                 sh->cert_saved_bytes);
+
         p = ngx_slprintf(p, last, "alerts sent:");
         for (i = 0; i < 256; i++) {
             if (sh->alerts_sent[i]) {
@@ -460,6 +466,24 @@ ngx_zigtls_ops_render(ngx_pool_t *pool, ngx_uint_t prom)
                          "zigtls_handshakes_by_alpn_total{alpn=\"other\"} "
                          "%uA\n", sh->alpn[NGX_ZIGTLS_OPS_NALPN + 1]);
     }
+
+    ngx_zigtls_ops_help(p, last, "zigtls_certificates_compressed_total",
+                        "counter", "Handshakes whose certificate chain was "
+                        "sent compressed (RFC 8879), by algorithm.");
+    p = ngx_slprintf(p, last,
+                     "zigtls_certificates_compressed_total{algorithm=\"zlib\"}"
+                     " %uA\n"
+                     "zigtls_certificates_compressed_total"
+                     "{algorithm=\"brotli\"} %uA\n",
+                     sh->cert_compressed[0], sh->cert_compressed[1]);
+
+    ngx_zigtls_ops_help(p, last,
+                        "zigtls_certificate_compression_saved_bytes_total",
+                        "counter", "Bytes of server handshake flights saved "
+                        "by certificate compression.");
+    p = ngx_slprintf(p, last,
+                     "zigtls_certificate_compression_saved_bytes_total %uA\n",
+                     sh->cert_saved_bytes);
 
     ngx_zigtls_ops_help(p, last, "zigtls_key_updates_total", "counter",
                         "KeyUpdate messages sent and received (counted when "

@@ -573,7 +573,7 @@ ngx_zigtls_ops_first_byte(ngx_zigtls_conn_t *zc)
 void
 ngx_zigtls_ops_handshake_done(ngx_zigtls_conn_t *zc)
 {
-    size_t                  i;
+    size_t                  i, saved;
     uint16_t                v;
     uint64_t                us;
     const char             *alpn;
@@ -593,6 +593,12 @@ ngx_zigtls_ops_handshake_done(ngx_zigtls_conn_t *zc)
 
     ngx_zigtls_ops_inc(sh->succeeded);
     ngx_zigtls_ops_dec(sh->in_progress);
+
+    v = zt_conn_cert_compression(zc->zt, &saved);
+    if (v == ZT_CERT_COMP_ZLIB || v == ZT_CERT_COMP_BROTLI) {
+        ngx_zigtls_ops_inc(sh->cert_compressed[v - 1]);
+        ngx_zigtls_ops_add(sh->cert_saved_bytes, saved);
+    }
 
     v = zt_conn_cipher_suite(zc->zt);
     for (i = 0; i < 3 && ngx_zigtls_ops_suites[i] != v; i++) { /* void */ }

@@ -161,6 +161,7 @@ http {
     # counters of every worker, certificate generations (the status page)
     zigtls_zone zigtls:1m;
     zigtls_log_failures notice;
+    zigtls_certificate_compression on;   # RFC 8879, for browsers
 
     server {
         listen 127.0.0.1:$https_port;

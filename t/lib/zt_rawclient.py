@@ -473,4 +473,5 @@ def h2_response(s, want, buf):
     return (nrec, headers, data_first, data_last, body)
 
 
-main()
+if __name__ == "__main__":
+    main()
