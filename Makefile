@@ -29,6 +29,8 @@ ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) $(SAN) -fPIC
 LIBS     = -lsodium -lcrypto -lbrotlienc -lz
 # the unit tests decompress what the server compressed
 UNIT_LIBS = -lbrotlidec
+# t/unit/test_files.c looks into every block the core releases
+UNIT_WRAP = -Wl,--wrap=free -Wl,--wrap=realloc
 LDFLAGS ?=
 
 CORE_SRC  = $(sort $(wildcard src/*.c))
@@ -74,7 +76,7 @@ $(BUILD)/bogo-shim: t/bogo/shim.c $(BUILD)/libzigtls.a
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libzigtls.a $(LDFLAGS) $(LIBS)
 
 $(BUILD)/unit: $(UNIT_OBJ) $(BUILD)/libzigtls.a
-	$(CC) $(ALL_CFLAGS) -o $@ $(UNIT_OBJ) $(BUILD)/libzigtls.a $(LDFLAGS) $(LIBS) $(UNIT_LIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $(UNIT_OBJ) $(BUILD)/libzigtls.a $(LDFLAGS) $(LIBS) $(UNIT_LIBS) $(UNIT_WRAP)
 
 # Corpus replayers: the libFuzzer harness plus a plain main() that feeds
 # every file of t/fuzz/corpus/<name>/ once.

@@ -458,9 +458,14 @@ ngx_zigtls_merge_srv_conf(ngx_conf_t *cf, ngx_zigtls_srv_conf_t *conf,
 static ngx_int_t
 ngx_zigtls_check_file(ngx_conf_t *cf, ngx_zigtls_file_t *f, const char *what)
 {
-    ngx_fd_t  fd;
+    ngx_fd_t         fd;
+    ngx_int_t        rc;
+    ngx_file_info_t  fi;
 
-    fd = ngx_open_file(f->name.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    /* without blocking: an open() of a FIFO would wait for a writer */
+
+    fd = ngx_open_file(f->name.data, NGX_FILE_RDONLY|NGX_FILE_NONBLOCK,
+                       NGX_FILE_OPEN, 0);
 
     if (fd == NGX_INVALID_FILE) {
         ngx_log_error(NGX_LOG_EMERG, cf->log, ngx_errno,
@@ -469,9 +474,24 @@ ngx_zigtls_check_file(ngx_conf_t *cf, ngx_zigtls_file_t *f, const char *what)
         return NGX_ERROR;
     }
 
+    rc = NGX_OK;
+
+    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, ngx_errno,
+                      "cannot stat zigtls %s \"%V\" in %s:%ui",
+                      what, &f->name, f->file, f->line);
+        rc = NGX_ERROR;
+
+    } else if (!ngx_is_file(&fi)) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "zigtls %s \"%V\" is not a regular file in %s:%ui",
+                      what, &f->name, f->file, f->line);
+        rc = NGX_ERROR;
+    }
+
     (void) ngx_close_file(fd);
 
-    return NGX_OK;
+    return rc;
 }
 
 

@@ -2,9 +2,16 @@
  * config.c: the configuration object, built once and shared read-only by
  * connections; cipher suite, group and signature scheme tables.
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -322,10 +329,16 @@ zt_err zt_config_add_server_name(zt_config *cfg, const char *name)
     return ZT_OK;
 }
 
-static void set_err(char *err, size_t err_len, const char *fmt, const char *a)
+__attribute__((format(printf, 3, 4)))
+static void set_err(char *err, size_t err_len, const char *fmt, ...)
 {
-    if (err && err_len)
-        snprintf(err, err_len, fmt, a);
+    va_list ap;
+
+    if (err && err_len) {
+        va_start(ap, fmt);
+        vsnprintf(err, err_len, fmt, ap);
+        va_end(ap);
+    }
 }
 
 zt_err zt_config_add_credential_mem(zt_config *cfg, const char *chain_pem,
@@ -351,48 +364,79 @@ zt_err zt_config_add_credential_mem(zt_config *cfg, const char *chain_pem,
     return ZT_OK;
 }
 
+/*
+ * A whole file in one allocation of its size: never a FIFO, device or
+ * directory (an open() of a FIFO would wait for a writer for good, so the
+ * file is opened without blocking and refused unless it is regular), no
+ * stdio buffer and no realloc (either would leave copies of a key in
+ * freed memory). The buffer is wiped on every failure; the caller wipes
+ * it after use.
+ */
+#define ZT_FILE_MAX (1u << 24)
+
 static char *slurp(const char *path, size_t *len, char *err, size_t err_len)
 {
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    size_t cap = 0, n = 0, r;
+    struct stat st;
+    char *buf, extra;
+    size_t size, n = 0;
+    ssize_t r;
+    int fd;
 
-    if (f == NULL) {
-        set_err(err, err_len, "cannot open \"%s\"", path);
+    fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd == -1) {
+        set_err(err, err_len, "cannot open \"%s\": %s", path,
+                strerror(errno));
         return NULL;
     }
-    for (;;) {
-        if (cap - n < 4096) {
-            char *nb;
-            if (cap > (1u << 24)) {
-                set_err(err, err_len, "\"%s\" is too large", path);
-                break;
-            }
-            nb = realloc(buf, cap ? cap * 2 : 8192);
-            if (nb == NULL)
-                break;
-            buf = nb;
-            cap = cap ? cap * 2 : 8192;
-        }
-        r = fread(buf + n, 1, cap - n - 1, f);
-        n += r;
-        if (r == 0) {
-            if (ferror(f))
-                set_err(err, err_len, "cannot read \"%s\"", path);
-            else {
-                fclose(f);
-                buf[n] = '\0';
-                *len = n;
-                return buf;
-            }
-            break;
-        }
+    if (fstat(fd, &st) == -1) {
+        set_err(err, err_len, "cannot stat \"%s\": %s", path,
+                strerror(errno));
+        close(fd);
+        return NULL;
     }
-    fclose(f);
-    if (buf)
-        zt_memzero(buf, cap);
-    free(buf);
-    return NULL;
+    if (!S_ISREG(st.st_mode)) {
+        set_err(err, err_len, "\"%s\" is not a regular file", path);
+        close(fd);
+        return NULL;
+    }
+    if (st.st_size < 0 || (uintmax_t)st.st_size > ZT_FILE_MAX) {
+        set_err(err, err_len, "\"%s\" is too large", path);
+        close(fd);
+        return NULL;
+    }
+    size = (size_t)st.st_size;
+    buf = malloc(size + 1);
+    if (buf == NULL) {
+        set_err(err, err_len, "out of memory reading \"%s\"", path);
+        close(fd);
+        return NULL;
+    }
+    while (n < size) {
+        r = read(fd, buf + n, size - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+    }
+    /* the file must end where fstat() said: not shrunk, not grown */
+    if (n == size) {
+        do
+            r = read(fd, &extra, 1);
+        while (r < 0 && errno == EINTR);
+        zt_memzero(&extra, sizeof(extra));
+    }
+    close(fd);
+    if (n != size || r != 0) {
+        set_err(err, err_len, "cannot read \"%s\"%s", path,
+                r < 0 ? "" : ": it changed while being read");
+        zt_memzero(buf, size + 1);
+        free(buf);
+        return NULL;
+    }
+    buf[n] = '\0';
+    *len = n;
+    return buf;
 }
 
 zt_err zt_config_add_credential_file(zt_config *cfg, const char *chain_path,

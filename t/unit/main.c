@@ -7,7 +7,7 @@ unsigned long zt_test_passed, zt_test_failed;
 const char *zt_test_suite = "";
 
 #define SUITES(X) X(wycheproof) X(rfc8448) X(negative) X(engine) X(ja4) X(certcomp) X(pq) \
-    X(sessions) X(io) X(client_auth)
+    X(sessions) X(io) X(client_auth) X(files)
 
 #define DECL(n) void suite_##n(void);
 SUITES(DECL)
