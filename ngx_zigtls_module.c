@@ -29,6 +29,13 @@
 #include <time.h>
 
 
+/* what a connection's pool cleanup knows: the slot, and whose it was */
+typedef struct {
+    ngx_zigtls_conn_t         *zc;
+    ngx_atomic_uint_t          number;
+} ngx_zigtls_cleanup_t;
+
+
 static ngx_int_t ngx_zigtls_handshake(ngx_connection_t *c,
     ngx_zigtls_conn_t *zc);
 static void ngx_zigtls_finish(ngx_connection_t *c, ngx_zigtls_conn_t *zc,
@@ -48,7 +55,7 @@ static ngx_int_t ngx_zigtls_check_file(ngx_conf_t *cf, ngx_zigtls_file_t *f,
     const char *what);
 
 
-static ngx_zigtls_conn_t  **ngx_zigtls_conns;
+static ngx_zigtls_conn_t   *ngx_zigtls_conns;   /* [connection_n] */
 static ngx_queue_t          ngx_zigtls_idle_q;
 static ngx_event_t          ngx_zigtls_idle_ev;
 static ngx_connection_t     ngx_zigtls_idle_dumb;  /* ev->data for the debug
@@ -722,8 +729,9 @@ ngx_int_t
 ngx_zigtls_init_process(ngx_cycle_t *cycle)
 {
     if (ngx_zigtls_conns == NULL) {
+        /* pages are touched only as slots are used */
         ngx_zigtls_conns = ngx_calloc(cycle->connection_n
-                                      * sizeof(ngx_zigtls_conn_t *),
+                                      * sizeof(ngx_zigtls_conn_t),
                                       cycle->log);
         if (ngx_zigtls_conns == NULL) {
             return NGX_ERROR;
@@ -771,9 +779,9 @@ ngx_zigtls_get(ngx_connection_t *c)
     }
 
     i = c - ngx_cycle->connections;
-    zc = ngx_zigtls_conns[i];
+    zc = &ngx_zigtls_conns[i];
 
-    if (zc == NULL || zc->c != c || zc->zt == NULL) {
+    if (zc->c != c || zc->zt == NULL) {
         return NULL;
     }
 
@@ -792,9 +800,9 @@ ngx_zigtls_conn_t *
 ngx_zigtls_create(ngx_connection_t *c, ngx_zigtls_srv_conf_t *conf,
     ngx_zigtls_done_pt handler, void *data)
 {
-    ngx_uint_t           i;
-    ngx_zigtls_conn_t   *zc;
-    ngx_pool_cleanup_t  *cln;
+    ngx_zigtls_conn_t     *zc;
+    ngx_pool_cleanup_t    *cln;
+    ngx_zigtls_cleanup_t  *cd;
 
     if (ngx_zigtls_conns == NULL
         || c < ngx_cycle->connections
@@ -806,17 +814,29 @@ ngx_zigtls_create(ngx_connection_t *c, ngx_zigtls_srv_conf_t *conf,
         return NULL;
     }
 
-    zc = ngx_pcalloc(c->pool, sizeof(ngx_zigtls_conn_t));
-    if (zc == NULL) {
+    /* the records go through the plain socket functions (ngx_io) */
+    if (c->recv != ngx_recv || c->send != ngx_send) {
+        ngx_log_error(NGX_LOG_ALERT, c->log, 0,
+                      "zigtls: not a plain TCP connection");
         return NULL;
     }
 
-    cln = ngx_pool_cleanup_add(c->pool, 0);
+    zc = &ngx_zigtls_conns[c - ngx_cycle->connections];
+
+    if (zc->zt != NULL) {
+        ngx_log_error(NGX_LOG_ALERT, c->log, 0,
+                      "zigtls: connection slot still in use");
+        return NULL;
+    }
+
+    cln = ngx_pool_cleanup_add(c->pool, sizeof(ngx_zigtls_cleanup_t));
     if (cln == NULL) {
         return NULL;
     }
 
     ngx_zigtls_ops_prepare(conf);   /* catch up with certificate reloads */
+
+    ngx_memzero(zc, sizeof(ngx_zigtls_conn_t));
 
     zc->zt = zt_conn_new(conf->zt);
     if (zc->zt == NULL) {
@@ -824,23 +844,19 @@ ngx_zigtls_create(ngx_connection_t *c, ngx_zigtls_srv_conf_t *conf,
         return NULL;
     }
 
+    cd = cln->data;
+    cd->zc = zc;
+    cd->number = c->number;
     cln->handler = ngx_zigtls_cleanup;
-    cln->data = zc;
 
     zt_conn_set_user(zc->zt, zc);
     zt_conn_set_ja4(zc->zt, conf->ja4_forms);
 
     zc->c = c;
-    zc->fd = c->fd;
-    zc->recv = c->recv;
-    zc->send = c->send;
     zc->handler = handler;
     zc->data = data;
     zc->conf = conf;
-    zc->start = ngx_current_msec;
-
-    i = c - ngx_cycle->connections;
-    ngx_zigtls_conns[i] = zc;
+    zc->start = (uint32_t) ngx_current_msec;
 
     ngx_zigtls_ops_conn_open(zc);
 
@@ -1027,7 +1043,7 @@ ngx_zigtls_handshake(ngx_connection_t *c, ngx_zigtls_conn_t *zc)
             return NGX_ERROR;
         }
 
-        n = zc->recv(c, buf, len);
+        n = ngx_recv(c, buf, len);
 
         ngx_log_debug2(NGX_LOG_DEBUG_EVENT, c->log, 0,
                        "zigtls handshake recv: %z of %uz", n, len);
@@ -1051,7 +1067,7 @@ ngx_zigtls_handshake(ngx_connection_t *c, ngx_zigtls_conn_t *zc)
             /* the first bytes of a ClientHello: no longer idle */
             c->idle = 0;
             ngx_reusable_connection(c, 0);
-            zc->start = ngx_current_msec;
+            zc->start = (uint32_t) ngx_current_msec;
             ngx_zigtls_ops_first_byte(zc);
         }
 
@@ -1159,7 +1175,8 @@ ngx_zigtls_finish(ngx_connection_t *c, ngx_zigtls_conn_t *zc, ngx_int_t rc)
 
     if (rc == NGX_OK) {
         zc->handshaked = 1;
-        zc->start = ngx_current_msec - zc->start;   /* now: the duration */
+        /* now: the duration */
+        zc->start = (uint32_t) ngx_current_msec - zc->start;
 
         ngx_log_debug4(NGX_LOG_DEBUG_EVENT, c->log, 0,
                        "zigtls handshake done: %s %s %s alpn:%s",
@@ -1296,7 +1313,7 @@ ngx_zigtls_flush(ngx_connection_t *c, ngx_zigtls_conn_t *zc)
 
         /* the raw send counts ciphertext in c->sent: we count plaintext */
         sent = c->sent;
-        n = zc->send(c, (u_char *) p, len);
+        n = ngx_send(c, (u_char *) p, len);
         c->sent = sent;
 
         ngx_log_debug2(NGX_LOG_DEBUG_EVENT, c->log, 0,
@@ -1312,7 +1329,7 @@ ngx_zigtls_flush(ngx_connection_t *c, ngx_zigtls_conn_t *zc)
             return NGX_AGAIN;
         }
 
-        zc->last_out = ngx_current_msec;
+        zc->last_out = (uint32_t) ngx_current_msec;
         zt_send_done(zc->zt, (size_t) n);
     }
 }
@@ -1384,7 +1401,7 @@ ngx_zigtls_idle_timer(ngx_event_t *ev)
 static void
 ngx_zigtls_burst(ngx_zigtls_conn_t *zc)
 {
-    if (ngx_current_msec - zc->last_out > 1000
+    if ((uint32_t) ngx_current_msec - zc->last_out > 1000
         && !(zt_conn_state(zc->zt) & (ZT_ST_HAS_OUTPUT | ZT_ST_HOLDING)))
     {
         zt_conn_restart_records(zc->zt);
@@ -1535,7 +1552,7 @@ ngx_zigtls_recv(ngx_connection_t *c, u_char *buf, size_t size)
             return NGX_ERROR;
         }
 
-        rn = zc->recv(c, b, len);
+        rn = ngx_recv(c, b, len);
 
         ngx_log_debug3(NGX_LOG_DEBUG_EVENT, c->log, 0,
                        "zigtls recv: raw %z of %uz, have %uz", rn, len, total);
@@ -2054,27 +2071,24 @@ ngx_zigtls_final(ngx_zigtls_conn_t *zc, ngx_uint_t notify)
     if (zc->zt) {
         ngx_zigtls_ops_conn_close(zc);
         zt_conn_free(zc->zt);
-        zc->zt = NULL;
-    }
-
-    if (ngx_zigtls_conns && c >= ngx_cycle->connections
-        && c < ngx_cycle->connections + ngx_zigtls_nconns)
-    {
-        i = c - ngx_cycle->connections;
-
-        if (ngx_zigtls_conns[i] == zc) {
-            ngx_zigtls_conns[i] = NULL;
-        }
+        zc->zt = NULL;       /* the slot is free */
     }
 }
 
 
+/* the pool goes: the connection is closed (normally seen by del_conn) */
+
 static void
 ngx_zigtls_cleanup(void *data)
 {
-    ngx_zigtls_conn_t  *zc = data;
+    ngx_zigtls_cleanup_t  *cd = data;
 
-    if (zc->zt) {
+    ngx_zigtls_conn_t     *zc;
+
+    zc = cd->zc;
+
+    /* the slot may serve another connection by now */
+    if (zc->zt && zc->c->number == cd->number) {
         ngx_zigtls_final(zc, 0);
     }
 }
@@ -2088,7 +2102,7 @@ ngx_zigtls_del_conn(ngx_connection_t *c, ngx_uint_t flags)
     if (flags & NGX_CLOSE_EVENT) {
         zc = ngx_zigtls_get(c);
 
-        if (zc && zc->fd == c->fd) {
+        if (zc) {
             ngx_zigtls_final(zc, 1);
         }
     }

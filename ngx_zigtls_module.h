@@ -86,13 +86,16 @@ typedef struct {
 } ngx_zigtls_srv_conf_t;
 
 
+/*
+ * One per connection, in a per-worker array indexed like
+ * ngx_cycle->connections (not in c->pool: the pool's first block is
+ * nginx's, and what we took of it made nginx allocate a second block of
+ * connection_pool_size after the first request, docs/performance.md).
+ * Kept small: an idle connection costs these bytes.
+ */
 struct ngx_zigtls_conn_s {
-    zt_conn                   *zt;
+    zt_conn                   *zt;         /* NULL: the slot is free */
     ngx_connection_t          *c;
-    ngx_socket_t               fd;
-
-    ngx_recv_pt                recv;       /* the raw socket functions */
-    ngx_send_pt                send;
 
     /* stream: the upstream connection's own recv, wrapped to watch for
      * its EOF (ngx_stream_zigtls_module.c) */
@@ -103,12 +106,16 @@ struct ngx_zigtls_conn_s {
     void                      *selected;   /* server chosen by SNI */
     ngx_zigtls_srv_conf_t     *conf;       /* conf of the default server */
 
-    ngx_msec_t                 start;
-    ngx_msec_t                 last_out;     /* last time records went out */
-    size_t                     memory;       /* zt_conn_memory() as counted
-                                                in the status zone */
     ngx_queue_t                idle_q;       /* waiting for its ciphers to
                                                 be released */
+
+    uint32_t                   start;        /* ngx_current_msec of the
+                                                first byte, then the
+                                                handshake's duration */
+    uint32_t                   last_out;     /* ngx_current_msec when
+                                                records last went out */
+    uint32_t                   memory;       /* zt_conn_memory() as counted
+                                                in the status zone */
 
     unsigned                   handshaked:1;
     unsigned                   installed:1;
