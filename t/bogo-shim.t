@@ -3,7 +3,7 @@
 # (which is not in the repository; see docs/conformance.md): it answers
 # -is-handshaker-supported, refuses what it does not implement with the
 # runner's "unimplemented" code 89 (an unknown flag, the client role,
-# DTLS, 0-RTT), and speaks the runner's protocol to a real TLS 1.3 client
+# DTLS, exporters), and speaks the runner's protocol to a real TLS 1.3 client
 # (t/bogo/smoke.py with Python's ssl): shim id, handshake, echo XOR 0xff,
 # clean close with nothing on stderr; -resume-count 1: the second
 # connection resumes the first one's ticket; garbage fails with the error
@@ -28,7 +28,7 @@ is($r->{exit}, 0, '-is-handshaker-supported exits 0');
 is($r->{out}, "No\n", 'no split handshakes');
 
 for my $case (['-server', '-no-such-flag'], ['-port', '1'],
-              ['-server', '-dtls'], ['-server', '-enable-early-data'],
+              ['-server', '-dtls'], ['-server', '-export-keying-material', '16'],
               ['-server', '-verify-peer'], ['-server', '-curves', '24'],
               ['-server', '-max-version', '771'])
 {

@@ -46,6 +46,9 @@ typedef struct shim_cfg {
     int key_update;
     int read_size;
     int no_ticket;
+    int enable_early_data, expect_accept_early, expect_reject_early;
+    const char *expect_early_reason;
+    int use_early_callback, fail_early_callback;
 } shim_cfg;
 
 typedef struct shim_opts {
@@ -93,6 +96,13 @@ static const flag flags[] = {
     {"-check-close-notify", F_BOOL, C(check_close_notify)},
     {"-key-update", F_BOOL, C(key_update)},
     {"-read-size", F_INT, C(read_size)},
+    {"-enable-early-data", F_BOOL, C(enable_early_data)},
+    {"-expect-accept-early-data", F_BOOL, C(expect_accept_early)},
+    {"-expect-reject-early-data", F_BOOL, C(expect_reject_early)},
+    {"-expect-early-data-reason", F_STR, C(expect_early_reason)},
+    /* BoringSSL's select_certificate_cb: our ClientHello callback */
+    {"-use-early-callback", F_BOOL, C(use_early_callback)},
+    {"-fail-early-callback", F_BOOL, C(fail_early_callback)},
     /* Accepted and without effect here, each for a stated reason: */
     /* the SSL_read that starts the handshake: we always start at once */
     {"-implicit-handshake", F_IGNORE_BOOL, 0, 0},
@@ -353,6 +363,16 @@ static void report(zt_conn *c, zt_err e)
  * connections (-resume-count) must open the tickets of the first. */
 static zt_ticket_keys *ring;
 
+/* 0-RTT (-enable-early-data): BoringSSL's server takes up to 14336 bytes
+ * (its kMaxEarlyDataAccepted, which the runner's tests use); the replay
+ * filter, one for the test's connections, as one nginx zone has it. */
+#define EARLY_DATA_MAX 14336
+static uint8_t replay_mem[4096];
+
+/* The ALPN protocol of the first connection: which ticket parameter a
+ * refused 0-RTT differed in. */
+static char first_alpn[256];
+
 static uint64_t wall_ms(void *arg)
 {
     struct timespec ts;
@@ -360,6 +380,20 @@ static uint64_t wall_ms(void *arg)
     (void)arg;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* The ClientHello callback (-use-early-callback: it must run once per
+ * connection; -fail-early-callback: it refuses the client). */
+static int early_callback_calls;
+
+static zt_err on_client_hello(void *arg, zt_conn *c, const zt_client_hello *ch,
+                              const zt_config **use)
+{
+    const shim_cfg *sc = arg;
+
+    (void)c, (void)ch, (void)use;
+    early_callback_calls++;
+    return sc->fail_early_callback ? ZT_E_POLICY_REJECT : ZT_OK;
 }
 
 static zt_config *make_config(const shim_cfg *sc)
@@ -393,18 +427,89 @@ static zt_config *make_config(const shim_cfg *sc)
         zt_config_set_ticket_keys(cfg, ring);
         zt_config_set_wall_clock(cfg, wall_ms, NULL);
     }
-    if (sc->select_alpn != NULL) {
+    if (sc->select_alpn != NULL && sc->select_alpn[0] != '\0') {
         const char *p[1] = {sc->select_alpn};
         if (zt_config_set_alpn(cfg, p, 1) != ZT_OK)
             unimplemented("-select-alpn");
     }
+    if (sc->use_early_callback || sc->fail_early_callback)
+        zt_config_set_client_hello_cb(cfg, on_client_hello, (void *)sc);
+    if (sc->enable_early_data && !sc->no_ticket) {
+        if (zt_config_set_max_early_data(cfg, EARLY_DATA_MAX) != ZT_OK)
+            unimplemented("-enable-early-data");
+        zt_config_set_replay_filter(cfg, zt_replay_table_check, replay_mem);
+    }
     return cfg;
+}
+
+/* BoringSSL's name (SSL_early_data_reason_string) for what became of the
+ * client's 0-RTT, from the core's reason and the shim's own settings. */
+static const char *early_reason(zt_conn *c, const shim_cfg *sc)
+{
+    zt_early_result r = zt_conn_early_result(c);
+    const char *alpn = zt_conn_alpn(c);
+
+    if (!sc->enable_early_data)
+        return r == ZT_EARLY_NONE || r == ZT_EARLY_DISABLED ? "disabled"
+                                                             : "not disabled";
+    switch (r) {
+    case ZT_EARLY_ACCEPTED:
+        return "accept";
+    case ZT_EARLY_NONE:
+    case ZT_EARLY_NO_PSK:
+        if (zt_conn_psk_result(c) == ZT_PSK_NONE)
+            return "no_session_offered";
+        return zt_conn_resumed(c) ? "peer_declined" : "session_not_resumed";
+    case ZT_EARLY_DISABLED: /* on here: the ticket did not allow it */
+        return "unsupported_for_session";
+    case ZT_EARLY_HRR: /* BoringSSL names a ticket not resumed first */
+        return zt_conn_resumed(c) ? "hello_retry_request"
+                                  : "session_not_resumed";
+    case ZT_EARLY_AGE:
+        return "ticket_age_skew";
+    case ZT_EARLY_PARAMS: /* suite, ALPN or SNI: name the ALPN case */
+        return strcmp(alpn ? alpn : "", first_alpn) != 0 ? "alpn_mismatch"
+                                                          : "params";
+    default:
+        return zt_early_result_str(r);
+    }
+}
+
+/* What 0-RTT came to, once the handshake is done. */
+static int check_early(zt_conn *c, const shim_cfg *sc)
+{
+    int acc = zt_conn_early_data_accepted(c);
+    const char *why = early_reason(c, sc);
+
+    if (!(zt_conn_state(c) & ZT_ST_HANDSHAKE_DONE)) {
+        fprintf(stderr, "the handshake did not complete\n");
+        return -1;
+    }
+    if ((sc->expect_accept_early && !acc) ||
+        (sc->expect_reject_early && acc)) {
+        fprintf(stderr, "early data %saccepted, expected the opposite (%s)\n",
+                acc ? "" : "not ", why);
+        return -1;
+    }
+    if (sc->expect_early_reason != NULL &&
+        strcmp(sc->expect_early_reason, why) != 0) {
+        fprintf(stderr, "early data reason %s, expected %s\n", why,
+                sc->expect_early_reason);
+        return -1;
+    }
+    return 0;
 }
 
 static int check_expectations(zt_conn *c, const shim_opts *o,
                               const shim_cfg *sc, int is_resume)
 {
     const char *sni = zt_conn_sni(c);
+
+    if (sc->use_early_callback && early_callback_calls != 1) {
+        fprintf(stderr, "early callback called %d times\n",
+                early_callback_calls);
+        return -1;
+    }
 
     /* the first connection never resumes; the later ones must, unless the
      * test expects the miss (-expect-session-miss) */
@@ -533,14 +638,16 @@ static int run_connection(const shim_opts *o, const shim_cfg *sc,
     cfg = make_config(sc);
     if (cfg == NULL)
         return -1;
+    early_callback_calls = 0;
     fd = connect_runner(o);
     c = zt_conn_new(cfg);
     if (fd < 0 || c == NULL) {
         fprintf(stderr, "cannot connect to the runner\n");
         goto out;
     }
-    /* the handshake */
-    while (!(zt_conn_state(c) & ZT_ST_HANDSHAKE_DONE)) {
+    /* the handshake, up to the server's flight when 0-RTT is accepted:
+     * the early data is then read, and answered at 0.5-RTT, by the echo */
+    while (!(zt_conn_state(c) & (ZT_ST_HANDSHAKE_DONE | ZT_ST_EARLY_DATA))) {
         r = pump(c, fd, o->async, &e);
         (void)flush(c, fd, o->async);
         if (r != 0 || e != ZT_OK) {
@@ -555,6 +662,21 @@ static int run_connection(const shim_opts *o, const shim_cfg *sc,
         goto out;
     if (!sc->shim_shuts_down && echo(c, fd, o, sc) != 0)
         goto out;
+    /* -shim-shuts-down: the client Finished must be in first */
+    while (!(zt_conn_state(c) & ZT_ST_HANDSHAKE_DONE)) {
+        r = pump(c, fd, o->async, &e);
+        (void)flush(c, fd, o->async);
+        if (r != 0 || e != ZT_OK) {
+            report(c, e != ZT_OK ? e : ZT_E_TRUNCATED);
+            goto out;
+        }
+    }
+    if (check_early(c, sc) != 0)
+        goto out;
+    if (!is_resume) {
+        const char *alpn = zt_conn_alpn(c);
+        snprintf(first_alpn, sizeof(first_alpn), "%s", alpn ? alpn : "");
+    }
     e = zt_close(c);
     if (e != ZT_OK) {
         report(c, e);
@@ -602,6 +724,11 @@ int main(int argc, char **argv)
         unimplemented("no -port");
     {
         uint8_t key[ZT_TICKET_KEY_LONG];
+        if (zt_replay_table_init(replay_mem, sizeof(replay_mem),
+                                 wall_ms(NULL)) == 0) {
+            fprintf(stderr, "no replay table\n");
+            return 1;
+        }
         ring = zt_ticket_keys_new();
         if (ring == NULL ||
             getrandom(key, sizeof(key), 0) != (ssize_t)sizeof(key) ||
