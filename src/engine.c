@@ -124,6 +124,8 @@ static zt_err hs_append(zt_conn *c, const uint8_t *p, size_t n)
         cap = c->hs_cap ? c->hs_cap : 1024;
         while (cap - c->hs_len < n)
             cap *= 2;
+        if (cap > UINT32_MAX)
+            return ZT_E_NOMEM; /* sizes are 32-bit (zt_conn) */
         nb = realloc(c->hs, cap);
         if (nb == NULL)
             return ZT_E_NOMEM;

@@ -285,11 +285,11 @@ const zt_suite_info *zt_suite_lookup(uint16_t id);
 /* ---- one direction of record protection -------------------------------- */
 typedef struct zt_dir {
     zt_aead *aead;       /* NULL while unprotected, or dropped while idle */
-    unsigned keyed;      /* a traffic key is installed */
-    unsigned epoch;      /* bumped at every key change */
+    uint64_t seq;
+    uint16_t epoch;      /* bumped at every key change (compared only) */
+    uint8_t keyed;       /* a traffic key is installed */
     uint8_t iv[ZT_AEAD_NONCE_LEN];
     uint8_t key[ZT_AEAD_MAX_KEY_LEN]; /* kept to rebuild aead after idle */
-    uint64_t seq;
     uint8_t secret[ZT_MAX_HASH_LEN]; /* current traffic secret (KeyUpdate) */
 } zt_dir;
 
@@ -442,62 +442,67 @@ typedef struct zt_peer {
                              are sent */
 } zt_peer;
 
-/* ---- the connection ------------------------------------------------------ */
+/* ---- the connection ------------------------------------------------------
+ * Every connection carries these bytes for its whole life, idle or not
+ * (docs/architecture.md, "Buffers"): pointers first, then by size, so
+ * that nothing is padding; sizes and offsets are 32-bit (the buffers are
+ * far below 4 GiB), small codes one byte. */
 struct zt_conn {
     const zt_config *cfg; /* as created */
     const zt_config *use; /* after the ClientHello callback */
     void *user;
-    zt_state st;
-    zt_err err;
-    uint8_t alert_sent, alert_recv;
-    uint8_t ja4_forms;  /* zt_conn_set_ja4 */
-    uint8_t cert_comp;  /* RFC 8879 algorithm of the Certificate sent, or 0 */
-    unsigned peer_closed : 1, closed : 1, hrr : 1, ccs_seen : 1,
-        ccs_sent : 1, done : 1, app_held : 1, ku_pending : 1,
-        cr_sent : 1;
-    unsigned resumed : 1, early_ok : 1, key_id_set : 1;
-    uint8_t psk_result, early_result, tickets_sent;
-    uint8_t key_id[ZT_TICKET_KEY_ID_LEN]; /* ring key of our ticket(s) */
-
+    const zt_suite_info *suite;
+    zt_hs_state *hss;   /* first ClientHello to client Finished only */
+    zt_hash *transcript;
+    char *sni;          /* NUL-terminated, or NULL */
+    const char *alpn;   /* the selected protocol, inside the config */
+    char *ja4;          /* kept fingerprints (ja4.c), or NULL */
+    zt_peer *peer;      /* the client's certificate, if it sent one */
     /* records in: [in_off, in_len) holds received bytes not yet consumed; a
      * processed record whose plaintext is being read stays at in_off
      * (in_hold bytes) */
     uint8_t *in;
-    size_t in_off, in_len, in_hold, in_hwm; /* hwm: bytes ever used */
-    size_t in_pt;       /* plaintext may lie in [0, in_pt): wiped on free */
-    size_t app_off, app_len;
     /* records out: [out_off, out_len) still to send; an open record's
      * plaintext (wr_held bytes) waits at out_len + 5 */
     uint8_t *out;
-    size_t out_cap, out_off, out_len, out_hwm, wr_held;
-    size_t burst;       /* plaintext sealed since records started small */
-    unsigned char sealed_wait; /* records left sealed: the caller's buffer
-                                  was full (zt_recv_into) */
-    uint64_t copied;    /* plaintext bytes copied besides the AEAD's pass */
     /* handshake reassembly and outgoing handshake staging (handshake only) */
     uint8_t *hs;
-    size_t hs_len, hs_cap;
     uint8_t *hs_out;
-    size_t hs_out_len, hs_out_cap;
-    size_t max_frag; /* largest plaintext per record we send */
-
-    zt_dir rd, wr;
-    const zt_suite_info *suite;
-    uint16_t group, sigalg;
-    int cred_index;
-    size_t hlen;
-    zt_hash *transcript;
-    zt_hs_state *hss;   /* first ClientHello to client Finished only */
-    char *sni;          /* NUL-terminated, or NULL */
-    const char *alpn;   /* the selected protocol, inside the config */
     size_t early_skip; /* 0-RTT bytes we may still discard (4.2.10) */
     uint64_t t_start, t_done;
-    uint64_t key_updates;
+
+    zt_dir rd, wr;
+
+    uint32_t in_off, in_len, in_hold, in_hwm; /* hwm: bytes ever used */
+    uint32_t in_pt;     /* plaintext may lie in [0, in_pt): wiped on free */
+    uint32_t app_off, app_len;
+    uint32_t out_cap, out_off, out_len, out_hwm, wr_held;
+    uint32_t copied;    /* plaintext bytes copied besides the AEAD's pass */
+    uint32_t hs_len, hs_cap;
+    uint32_t hs_out_len, hs_out_cap;
+    uint32_t key_updates; /* saturates */
+    uint16_t burst;     /* plaintext sealed since records started small,
+                           counted up to ZT_BURST_BYTES */
+    uint16_t max_frag;  /* largest plaintext per record we send */
+    uint16_t group, sigalg;
+    uint16_t ja4_off[ZT_JA4_FORMS];
+    uint8_t key_id[ZT_TICKET_KEY_ID_LEN]; /* ring key of our ticket(s) */
+    uint8_t st;         /* zt_state */
+    uint8_t err;        /* zt_err: the first one, sticky */
+    int8_t cred_index;
+    uint8_t hlen;       /* the suite's hash length */
+    uint8_t alert_sent, alert_recv;
+    uint8_t ja4_forms;  /* zt_conn_set_ja4 */
+    uint8_t cert_comp;  /* RFC 8879 algorithm of the Certificate sent, or 0 */
+    uint8_t psk_result, early_result, tickets_sent;
     /* floods: consecutive empty records, warning alerts, KeyUpdates */
     uint8_t n_empty, n_warn, n_ku;
-    char *ja4;          /* kept fingerprints (ja4.c), or NULL */
-    uint16_t ja4_off[ZT_JA4_FORMS];
-    zt_peer *peer;      /* the client's certificate, if it sent one */
+    uint8_t sealed_wait; /* records left sealed: the caller's buffer was
+                            full (zt_recv_into) */
+    unsigned peer_closed : 1, closed : 1, hrr : 1, ccs_seen : 1,
+        ccs_sent : 1, done : 1, app_held : 1, ku_pending : 1,
+        cr_sent : 1;
+    unsigned resumed : 1, early_ok : 1, key_id_set : 1;
 };
 
 /* engine.c */

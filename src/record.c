@@ -87,6 +87,8 @@ zt_err zt_out_reserve(zt_conn *c, size_t n)
     cap = c->out_cap ? c->out_cap : ZT_OUTBUF_SIZE;
     while (cap - c->out_len < n)
         cap *= 2;
+    if (cap > UINT32_MAX)
+        return ZT_E_NOMEM; /* sizes are 32-bit (zt_conn) */
     nb = realloc(c->out, cap);
     if (nb == NULL)
         return ZT_E_NOMEM;

@@ -29,6 +29,8 @@ static zt_err hs_out_reserve(zt_conn *c, size_t n)
     cap = c->hs_out_cap ? c->hs_out_cap : 4096;
     while (cap - c->hs_out_len < n)
         cap *= 2;
+    if (cap > UINT32_MAX)
+        return ZT_E_NOMEM; /* sizes are 32-bit (zt_conn) */
     nb = realloc(c->hs_out, cap);
     if (nb == NULL)
         return ZT_E_NOMEM;
@@ -1022,7 +1024,7 @@ zt_err zt_send_key_update(zt_conn *c, int request)
     if (e == ZT_OK)
         e = next_secret(c, &c->wr);
     if (e == ZT_OK)
-        c->key_updates++;
+        c->key_updates += c->key_updates < UINT32_MAX;
     return e;
 }
 
@@ -1041,7 +1043,7 @@ static zt_err on_key_update(zt_conn *c, const uint8_t *msg, size_t len)
     e = next_secret(c, &c->rd);
     if (e != ZT_OK)
         return e;
-    c->key_updates++;
+    c->key_updates += c->key_updates < UINT32_MAX;
     if (msg[4] == 1 && !c->closed)
         return zt_send_key_update(c, 0);
     return ZT_OK;
