@@ -779,6 +779,7 @@ void
 ngx_zigtls_ops_conn_close(ngx_zigtls_conn_t *zc)
 {
     uint8_t                 a;
+    ngx_uint_t              level;
     ngx_zigtls_ops_sh_t    *sh;
     ngx_zigtls_ops_conn_t  *oc;
 
@@ -792,10 +793,15 @@ ngx_zigtls_ops_conn_close(ngx_zigtls_conn_t *zc)
     if (!oc->outcome) {
         /* closed before the handshake ended: every failed handshake has
          * its log line, this one too */
-        ngx_log_error(NGX_LOG_INFO, zc->c->log, 0,
-                      "zigtls handshake failed: connection closed before "
-                      "the handshake ended%s, alert sent: none",
-                      ngx_exiting ? " (worker shutdown)" : "");
+        level = ngx_zigtls_failure_level(zc);
+
+        if (level) {
+            ngx_log_error(level, zc->c->log, 0,
+                          "zigtls handshake failed: connection closed before "
+                          "the handshake ended%s, alert sent: none",
+                          ngx_exiting ? " (worker shutdown)" : "");
+        }
+
         ngx_zigtls_ops_handshake_failed(zc, NGX_ZIGTLS_R_OTHER);
     }
 

@@ -152,6 +152,34 @@ bad_handshakes(3);
 $t->stop;
 is(scalar(failure_lines()), 0, 'off: nothing, even at debug');
 
+# a handshake cut by the worker's shutdown follows the directive too
+for my $lv (['warn', 1], ['off', 0]) {
+    unlink($t->dir . '/logs/error.log');
+    $t->write_conf(<<"CONF", log_level => 'info');
+worker_shutdown_timeout 1s;
+http {
+    zigtls_log_failures $lv->[0];
+    zigtls_zone ops:256k;
+    server {
+        listen 127.0.0.1:%%PORT_0%%;
+        zigtls on;
+        zigtls_certificate %%CERTS%%/ecdsa.crt;
+        zigtls_certificate_key %%CERTS%%/ecdsa.key;
+    }
+}
+CONF
+    $t->start;
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                  PeerPort => $t->port(0)) or die "$!";
+    print $s "\x16\x03\x01\x01\x00\x01\x00\x00\xfc\x03\x03" . ("\x11" x 8);
+    select(undef, undef, undef, 0.3);
+    $t->stop(10);
+    close($s);
+    my $n = () = $t->error_log =~
+        /\[warn\] .*closed before the handshake ended \(worker shutdown\)/g;
+    is($n, $lv->[1], "shutdown: $lv->[0]: $lv->[1] line");
+}
+
 # ---- zigtls_log_failures: a flood is cut to the rate ------------------------
 
 unlink($t->dir . '/logs/error.log');
