@@ -99,12 +99,23 @@ struct ngx_zigtls_ops_shslot_s {
 };
 
 
+/*
+ * The gauges of one worker process, in the slot nginx gave it
+ * (ngx_process_slot): a worker that dies without closing its connections
+ * (kill -9, a crash) leaves numbers that the next process in that slot
+ * clears (ngx_zigtls_ops_init_process); the pages show the sum.
+ */
+typedef struct {
+    ngx_atomic_t               in_progress;
+    ngx_atomic_t               active;
+    ngx_atomic_t               conn_memory;    /* zt_conn_memory, all open */
+} ngx_zigtls_ops_gauges_t;
+
+
 typedef struct {
     ngx_atomic_t               started;
     ngx_atomic_t               succeeded;
     ngx_atomic_t               failed;
-    ngx_atomic_t               in_progress;
-    ngx_atomic_t               active;
     ngx_atomic_t               reasons[NGX_ZIGTLS_R_COUNT];
     ngx_atomic_t               alerts_sent[256];
     ngx_atomic_t               alerts_received[256];
@@ -120,7 +131,6 @@ typedef struct {
     ngx_atomic_t               cert_saved_bytes;   /* by compression */
     ngx_atomic_t               bytes_in;
     ngx_atomic_t               bytes_out;
-    ngx_atomic_t               conn_memory;    /* zt_conn_memory, all open */
     ngx_atomic_t               latency[NGX_ZIGTLS_OPS_NBUCKETS + 1];
     ngx_atomic_t               latency_sum_us;
     ngx_atomic_t               latency_count;
@@ -138,6 +148,8 @@ typedef struct {
     ngx_atomic_t               nslots;
 
     ngx_zigtls_ops_shslot_t   *slots;
+
+    ngx_zigtls_ops_gauges_t    gauges[NGX_MAX_PROCESSES];
 } ngx_zigtls_ops_sh_t;
 
 
@@ -222,6 +234,11 @@ void ngx_zigtls_ops_warn_keylog(ngx_cycle_t *cycle,
 /* run time */
 ngx_zigtls_ops_main_t *ngx_zigtls_ops_get_main(void);
 ngx_zigtls_ops_sh_t *ngx_zigtls_ops_sh(ngx_zigtls_ops_main_t *omcf);
+/* this process's gauges */
+#define NGX_ZIGTLS_OPS_MINE(sh)  (&(sh)->gauges[ngx_process_slot])
+/* the gauges summed over every worker slot */
+void ngx_zigtls_ops_gauges_sum(ngx_zigtls_ops_sh_t *sh,
+    ngx_zigtls_ops_gauges_t *sum);
 ngx_int_t ngx_zigtls_ops_reload(ngx_log_t *log, ngx_uint_t rollback,
     ngx_pool_t *pool, ngx_array_t *results, uint64_t *generation);
 void ngx_zigtls_ops_request(ngx_uint_t rollback);

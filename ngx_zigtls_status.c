@@ -235,6 +235,7 @@ ngx_zigtls_ops_render(ngx_pool_t *pool, ngx_uint_t prom)
     ngx_zigtls_ops_main_t    *omcf;
     ngx_zigtls_ops_entry_t   *ent;
     ngx_zigtls_ops_shslot_t  *ss;
+    ngx_zigtls_ops_gauges_t   g;
 
     omcf = ngx_zigtls_ops_cur;
     sh = ngx_zigtls_ops_shm;
@@ -260,6 +261,7 @@ ngx_zigtls_ops_render(ngx_pool_t *pool, ngx_uint_t prom)
     last = b->end;
 
     ngx_zigtls_ops_quantiles(sh, q);
+    ngx_zigtls_ops_gauges_sum(sh, &g);
 
     if (!prom) {
         p = ngx_slprintf(p, last,
@@ -267,9 +269,8 @@ ngx_zigtls_ops_render(ngx_pool_t *pool, ngx_uint_t prom)
                  "connections: active %uA, handshakes in progress %uA\n"
                  "connection memory: %uA bytes, %uA per connection\n"
                  "handshakes: started %uA, succeeded %uA, failed %uA\n",
-                 &omcf->shm_zone->shm.name, sh->active, sh->in_progress,
-                 sh->conn_memory,
-                 sh->active ? sh->conn_memory / sh->active : 0,
+                 &omcf->shm_zone->shm.name, g.active, g.in_progress,
+                 g.conn_memory, g.active ? g.conn_memory / g.active : 0,
                  sh->started, sh->succeeded, sh->failed);
 
         pq = 0;
@@ -365,19 +366,19 @@ ngx_zigtls_ops_render(ngx_pool_t *pool, ngx_uint_t prom)
 
     ngx_zigtls_ops_help(p, last, "zigtls_connections_active", "gauge",
                         "Open zigtls connections.");
-    p = ngx_slprintf(p, last, "zigtls_connections_active %uA\n", sh->active);
+    p = ngx_slprintf(p, last, "zigtls_connections_active %uA\n", g.active);
 
     ngx_zigtls_ops_help(p, last, "zigtls_connection_memory_bytes", "gauge",
                         "Memory the TLS core holds for the open "
                         "connections (zt_conn_memory: connection, record "
                         "buffers, handshake state, cipher contexts).");
     p = ngx_slprintf(p, last, "zigtls_connection_memory_bytes %uA\n",
-                     sh->conn_memory);
+                     g.conn_memory);
 
     ngx_zigtls_ops_help(p, last, "zigtls_handshakes_in_progress", "gauge",
                         "Handshakes started and not yet ended.");
     p = ngx_slprintf(p, last, "zigtls_handshakes_in_progress %uA\n",
-                     sh->in_progress);
+                     g.in_progress);
 
     ngx_zigtls_ops_help(p, last, "zigtls_handshakes_started_total",
                         "counter", "Handshakes started (connections "

@@ -35,6 +35,7 @@ static ngx_int_t ngx_zigtls_ops_init_zone(ngx_shm_zone_t *shm_zone,
 static ngx_zigtls_ops_conn_t *ngx_zigtls_ops_conn(ngx_connection_t *c);
 static uint64_t ngx_zigtls_ops_now_us(void);
 static ngx_uint_t ngx_zigtls_ops_reason(zt_err err);
+static void ngx_zigtls_ops_clear_slot(ngx_zigtls_ops_sh_t *sh, ngx_log_t *log);
 
 
 ngx_zigtls_ops_main_t         *ngx_zigtls_ops_cur;
@@ -366,6 +367,8 @@ ngx_zigtls_ops_init_process(ngx_cycle_t *cycle, ngx_zigtls_ops_main_t *omcf)
     sh = sp->data;
     ngx_zigtls_ops_shm = sh;
 
+    ngx_zigtls_ops_clear_slot(sh, cycle->log);
+
     slots = omcf->slots.elts;
     n = omcf->slots.elts ? omcf->slots.nelts : 0;
 
@@ -476,6 +479,67 @@ ngx_zigtls_ops_get_main(void)
 }
 
 
+void
+ngx_zigtls_ops_gauges_sum(ngx_zigtls_ops_sh_t *sh, ngx_zigtls_ops_gauges_t *sum)
+{
+    ngx_uint_t  i;
+
+    sum->in_progress = 0;
+    sum->active = 0;
+    sum->conn_memory = 0;
+
+    for (i = 0; i < NGX_MAX_PROCESSES; i++) {
+        sum->in_progress += sh->gauges[i].in_progress;
+        sum->active += sh->gauges[i].active;
+        sum->conn_memory += sh->gauges[i].conn_memory;
+    }
+}
+
+
+/*
+ * A process starting in a slot: what the slot still shows belonged to one
+ * that ended without closing its connections (kill -9, a crash). Its
+ * handshakes in progress will never end: they are counted as failed
+ * ("other"), so that started = succeeded + failed + in progress holds.
+ */
+
+static void
+ngx_zigtls_ops_clear_slot(ngx_zigtls_ops_sh_t *sh, ngx_log_t *log)
+{
+    ngx_atomic_uint_t         lost, open;
+    ngx_zigtls_ops_gauges_t  *g;
+
+    if (ngx_process_slot < 0 || ngx_process_slot >= NGX_MAX_PROCESSES) {
+        return;
+    }
+
+    g = NGX_ZIGTLS_OPS_MINE(sh);
+
+    lost = ngx_atomic_fetch_add(&g->in_progress, 0);
+    open = ngx_atomic_fetch_add(&g->active, 0);
+
+    if (lost) {
+        ngx_zigtls_ops_add(sh->failed, lost);
+        ngx_zigtls_ops_add(sh->reasons[NGX_ZIGTLS_R_OTHER], lost);
+        (void) ngx_atomic_fetch_add(&g->in_progress,
+                                    -(ngx_atomic_int_t) lost);
+    }
+
+    if (open) {
+        (void) ngx_atomic_fetch_add(&g->active, -(ngx_atomic_int_t) open);
+    }
+
+    g->conn_memory = 0;
+
+    if (lost || open) {
+        ngx_log_error(NGX_LOG_NOTICE, log, 0,
+                      "zigtls: %uA connections and %uA handshakes of a "
+                      "worker that ended without closing them cleared",
+                      open, lost);
+    }
+}
+
+
 ngx_zigtls_ops_sh_t *
 ngx_zigtls_ops_sh(ngx_zigtls_ops_main_t *omcf)
 {
@@ -552,8 +616,8 @@ ngx_zigtls_ops_conn_open(ngx_zigtls_conn_t *zc)
     oc->outcome = 0;
 
     ngx_zigtls_ops_inc(sh->started);
-    ngx_zigtls_ops_inc(sh->in_progress);
-    ngx_zigtls_ops_inc(sh->active);
+    ngx_zigtls_ops_inc(NGX_ZIGTLS_OPS_MINE(sh)->in_progress);
+    ngx_zigtls_ops_inc(NGX_ZIGTLS_OPS_MINE(sh)->active);
 }
 
 
@@ -592,7 +656,7 @@ ngx_zigtls_ops_handshake_done(ngx_zigtls_conn_t *zc)
     oc->outcome = 1;
 
     ngx_zigtls_ops_inc(sh->succeeded);
-    ngx_zigtls_ops_dec(sh->in_progress);
+    ngx_zigtls_ops_dec(NGX_ZIGTLS_OPS_MINE(sh)->in_progress);
 
     v = zt_conn_cert_compression(zc->zt, &saved);
     if (v == ZT_CERT_COMP_ZLIB || v == ZT_CERT_COMP_BROTLI) {
@@ -698,7 +762,7 @@ ngx_zigtls_ops_handshake_failed(ngx_zigtls_conn_t *zc, ngx_uint_t reason)
     oc->outcome = 1;
 
     ngx_zigtls_ops_inc(sh->failed);
-    ngx_zigtls_ops_dec(sh->in_progress);
+    ngx_zigtls_ops_dec(NGX_ZIGTLS_OPS_MINE(sh)->in_progress);
     ngx_zigtls_ops_inc(sh->reasons[reason]);
 }
 
@@ -819,10 +883,10 @@ ngx_zigtls_ops_conn_close(ngx_zigtls_conn_t *zc)
         ngx_zigtls_ops_add(sh->key_updates, zt_conn_key_updates(zc->zt));
     }
 
-    ngx_zigtls_ops_dec(sh->active);
+    ngx_zigtls_ops_dec(NGX_ZIGTLS_OPS_MINE(sh)->active);
 
     if (zc->memory) {
-        (void) ngx_atomic_fetch_add(&sh->conn_memory,
+        (void) ngx_atomic_fetch_add(&NGX_ZIGTLS_OPS_MINE(sh)->conn_memory,
                                     -(ngx_atomic_int_t) zc->memory);
         zc->memory = 0;
     }
@@ -865,7 +929,7 @@ ngx_zigtls_ops_memory(ngx_zigtls_conn_t *zc)
         return;
     }
 
-    (void) ngx_atomic_fetch_add(&sh->conn_memory,
+    (void) ngx_atomic_fetch_add(&NGX_ZIGTLS_OPS_MINE(sh)->conn_memory,
                                 (ngx_atomic_int_t) now
                                 - (ngx_atomic_int_t) zc->memory);
     zc->memory = now;
