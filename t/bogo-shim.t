@@ -29,7 +29,7 @@ is($r->{out}, "No\n", 'no split handshakes');
 
 for my $case (['-server', '-no-such-flag'], ['-port', '1'],
               ['-server', '-dtls'], ['-server', '-export-keying-material', '16'],
-              ['-server', '-verify-peer'], ['-server', '-curves', '24'],
+              ['-server', '-verify-fail'], ['-server', '-curves', '24'],
               ['-server', '-max-version', '771'])
 {
     $r = run([$shim, @$case], 10);

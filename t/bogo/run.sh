@@ -8,7 +8,8 @@
 # pattern: the runner's -test (semicolon-separated globs), default all.
 # BOGO_WORKERS (default 2) parallel shims. Prints the runner's output
 # (one PASSED/FAILED/UNIMPLEMENTED line per test) to build/bogo.log and
-# the counts to stdout; exits non-zero when a test failed.
+# the counts to stdout (disabled: by t/bogo/config.json); exits non-zero
+# when a test failed.
 set -eu
 root=$(cd "$(dirname "$0")/../.." && pwd)
 : "${BOGO_RUNNER:?set BOGO_RUNNER to a built ssl/test/runner test binary}"
@@ -25,6 +26,17 @@ rc=0
 passed=$(grep -c '^PASSED' "$log" || true)
 failed=$(grep -c '^FAILED' "$log" || true)
 unimpl=$(grep -c '^UNIMPLEMENTED' "$log" || true)
+# the disabled ones: every selected test, disabled included, listed by a
+# stand-in shim that implements nothing, less those that ran
+printf '#!/bin/sh\ncase "$*" in *-is-handshaker-supported*) echo No;; *) exit 89;; esac\n' \
+    > "$work/none.sh"
+chmod +x "$work/none.sh"
+total=$(cd "$work" && "$BOGO_RUNNER" -shim-path "$work/none.sh" \
+    -shim-config "$root/t/bogo/config.json" -allow-unimplemented -pipe \
+    -include-disabled -num-workers "${BOGO_WORKERS:-2}" "$@" 2>/dev/null |
+    grep -c '^UNIMPLEMENTED' || true)
 grep '^FAILED' "$log" || true
-echo "bogo: $passed passed, $failed failed, $unimpl unimplemented (log: $log)"
+echo "bogo: $passed passed, $failed failed," \
+    "$((total - passed - failed - unimpl)) disabled," \
+    "$unimpl unimplemented (log: $log)"
 [ "$rc" -eq 0 ] && [ "$failed" -eq 0 ]

@@ -49,6 +49,9 @@ typedef struct shim_cfg {
     int enable_early_data, expect_accept_early, expect_reject_early;
     const char *expect_early_reason;
     int use_early_callback, fail_early_callback;
+    /* client certificates */
+    const char *trust_cert, *expect_peer_cert_file;
+    int require_any_client_cert, verify_peer, expect_verify_result;
 } shim_cfg;
 
 typedef struct shim_opts {
@@ -113,10 +116,14 @@ static const flag flags[] = {
     {"-no-ticket", F_BOOL, C(no_ticket)},
     /* the server's cipher preference is always used */
     {"-server-preference", F_IGNORE_BOOL, 0, 0},
-    /* the runner's CA, for verifying a client certificate we never ask
-     * for (client certificates are not implemented: -verify-peer and
-     * -require-any-client-certificate are refused) */
-    {"-trust-cert", F_IGNORE_STR, 0, 0},
+    /* client certificates: the runner's CA (the root of its chain, or its
+     * self-signed certificate), which the core verifies the client's chain
+     * against (BoringSSL's shim accepts any certificate instead) */
+    {"-trust-cert", F_STR, C(trust_cert)},
+    {"-require-any-client-certificate", F_BOOL, C(require_any_client_cert)},
+    {"-verify-peer", F_BOOL, C(verify_peer)},
+    {"-expect-verify-result", F_BOOL, C(expect_verify_result)},
+    {"-expect-peer-cert-file", F_STR, C(expect_peer_cert_file)},
     /* split-handshake hints: we have no handshaker */
     {"-allow-hint-mismatch", F_IGNORE_BOOL, 0, 0},
 };
@@ -432,6 +439,21 @@ static zt_config *make_config(const shim_cfg *sc)
         if (zt_config_set_alpn(cfg, p, 1) != ZT_OK)
             unimplemented("-select-alpn");
     }
+    /* -require-any-client-certificate: a certificate is required;
+     * -verify-peer alone: asked for, and verified when one comes */
+    if (sc->require_any_client_cert || sc->verify_peer) {
+        zt_verify_mode m = sc->require_any_client_cert ? ZT_VERIFY_REQUIRED
+                                                       : ZT_VERIFY_OPTIONAL;
+        if (zt_config_set_verify_client(cfg, m, ZT_VERIFY_KEEP_CHAIN) !=
+            ZT_OK)
+            unimplemented("client certificates");
+        if (sc->trust_cert != NULL &&
+            zt_config_add_client_ca_file(cfg, sc->trust_cert, 0, why,
+                                         sizeof(why)) != ZT_OK) {
+            printf("-trust-cert: %s\n", why);
+            exit(EXIT_UNIMPLEMENTED);
+        }
+    }
     if (sc->use_early_callback || sc->fail_early_callback)
         zt_config_set_client_hello_cb(cfg, on_client_hello, (void *)sc);
     if (sc->enable_early_data && !sc->no_ticket) {
@@ -473,6 +495,111 @@ static const char *early_reason(zt_conn *c, const shim_cfg *sc)
     default:
         return zt_early_result_str(r);
     }
+}
+
+/* ---- client certificates ---------------------------------------------------- */
+
+/* The certificates of a PEM file, DER, in order (base64 is not crypto:
+ * decoded here, so that the shim needs nothing but src/zigtls.h). */
+#define PEER_MAX 8
+typedef struct pem_list {
+    uint8_t der[PEER_MAX][8192];
+    size_t len[PEER_MAX], n;
+} pem_list;
+
+static int b64(int ch)
+{
+    if (ch >= 'A' && ch <= 'Z')
+        return ch - 'A';
+    if (ch >= 'a' && ch <= 'z')
+        return ch - 'a' + 26;
+    if (ch >= '0' && ch <= '9')
+        return ch - '0' + 52;
+    return ch == '+' ? 62 : ch == '/' ? 63 : -1;
+}
+
+static int read_pem(const char *path, pem_list *out)
+{
+    static const char begin[] = "-----BEGIN CERTIFICATE-----";
+    static const char end[] = "-----END CERTIFICATE-----";
+    char line[256];
+    unsigned acc = 0;
+    int in = 0, bits = 0, v;
+    FILE *f = fopen(path, "r");
+
+    out->n = 0;
+    if (f == NULL)
+        return -1;
+    while (fgets(line, sizeof(line), f) != NULL) {
+        if (strncmp(line, begin, sizeof(begin) - 1) == 0) {
+            if (out->n == PEER_MAX)
+                break;
+            out->len[out->n] = 0;
+            in = 1, acc = 0, bits = 0;
+            continue;
+        }
+        if (strncmp(line, end, sizeof(end) - 1) == 0) {
+            in = 0;
+            out->n++;
+            continue;
+        }
+        for (char *p = line; in && *p; p++) {
+            if ((v = b64((unsigned char)*p)) < 0)
+                continue; /* '=', newline */
+            acc = (acc << 6) | (unsigned)v;
+            bits += 6;
+            if (bits >= 8) {
+                bits -= 8;
+                if (out->len[out->n] == sizeof(out->der[0]))
+                    goto fail;
+                out->der[out->n][out->len[out->n]++] =
+                    (uint8_t)(acc >> bits);
+            }
+        }
+    }
+    fclose(f);
+    return out->n > 0 ? 0 : -1;
+fail:
+    fclose(f);
+    return -1;
+}
+
+/* Once the handshake is done: the client's certificate as expected. */
+static int check_peer(zt_conn *c, const shim_cfg *sc)
+{
+    static pem_list want;
+    const uint8_t *der;
+    size_t i, len;
+
+    /* BoringSSL's verify result is X509_V_OK also without a certificate:
+     * no failure, whether one was verified or none came */
+    if (sc->expect_verify_result && zt_conn_peer_verify(c) != ZT_VR_OK &&
+        zt_conn_peer_verify(c) != ZT_VR_NONE) {
+        fprintf(stderr, "client certificate: %s (%s), expected verified\n",
+                zt_verify_result_str(zt_conn_peer_verify(c)),
+                zt_conn_peer_verify_reason(c));
+        return -1;
+    }
+    if (sc->expect_peer_cert_file == NULL)
+        return 0;
+    if (read_pem(sc->expect_peer_cert_file, &want) != 0) {
+        fprintf(stderr, "cannot read %s\n", sc->expect_peer_cert_file);
+        return -1;
+    }
+    if (zt_conn_peer_chain_len(c) != want.n) {
+        fprintf(stderr, "client chain of %zu certificates, expected %zu\n",
+                zt_conn_peer_chain_len(c), want.n);
+        return -1;
+    }
+    for (i = 0; i < want.n; i++) {
+        der = zt_conn_peer_cert(c, i, &len);
+        if (der == NULL || len != want.len[i] ||
+            memcmp(der, want.der[i], len) != 0) {
+            fprintf(stderr, "client certificate %zu differs\n", i);
+            return -1;
+        }
+    }
+    return 0;
 }
 
 /* What 0-RTT came to, once the handshake is done. */
@@ -671,7 +798,7 @@ static int run_connection(const shim_opts *o, const shim_cfg *sc,
             goto out;
         }
     }
-    if (check_early(c, sc) != 0)
+    if (check_early(c, sc) != 0 || check_peer(c, sc) != 0)
         goto out;
     if (!is_resume) {
         const char *alpn = zt_conn_alpn(c);
