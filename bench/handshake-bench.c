@@ -11,8 +11,10 @@
  *
  * For scale, the same measurements are made with OpenSSL's own TLS server
  * (libssl, as nginx uses it) against the same client: server CPU inside
- * SSL_* calls, same certificates, no session tickets (the core sends none
- * yet), no session cache.
+ * SSL_* calls, same certificates, no session cache. Full handshakes issue
+ * no tickets on either side; resumed handshakes (psk_dhe_ke, the client
+ * offering the ticket of an earlier connection) issue one new ticket on
+ * either side, as each does by default on a resumption.
  *
  * Usage: handshake-bench [N]   N full handshakes per configuration
  *        (default 2000; RSA uses N/4). BENCH_SCALE=0.1 shortens all.
@@ -99,6 +101,15 @@ static double wall_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static uint64_t wall_ms(void *arg)
+{
+    struct timespec ts;
+
+    (void)arg;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 /* ---- credentials: self-signed certificates made here ------------------------ */
@@ -367,6 +378,97 @@ static void bench_handshakes(zt_config *cfg, SSL_CTX *sctx, int n)
                    hc->cert, hc->group, w ? "OpenSSL" : "zigtls", count, us,
                    1e6 / us, count / wall, w ? "" : "   ",
                    w ? "" : zt_sigalg_name(sig));
+        }
+        SSL_CTX_free(cctx);
+    }
+}
+
+/* ---- resumed handshakes ---------------------------------------------------------- */
+
+/* Free a client without marking its session unusable (SSL_free of a
+ * connection not shut down removes its session from resumption). */
+static void client_free(client *cl)
+{
+    SSL_set_shutdown(cl->ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+    SSL_free(cl->ssl);
+}
+
+/* A session to resume: one full handshake, then the client reads the
+ * NewSessionTicket that followed it. */
+static SSL_SESSION *get_session(const zt_config *cfg, SSL_CTX *sctx,
+                                SSL_CTX *cctx)
+{
+    SSL_SESSION *sess;
+    client cl;
+    char b[16];
+
+    client_new(&cl, cctx);
+    if (cfg != NULL) {
+        zt_conn *s = zt_handshake(cfg, &cl);
+        zt_conn_free(s);
+    } else {
+        oserver o;
+        os_new(&o, sctx);
+        os_handshake(&o, &cl);
+        SSL_free(o.ssl);
+    }
+    (void)SSL_read(cl.ssl, b, sizeof(b)); /* takes the ticket */
+    sess = SSL_get1_session(cl.ssl);
+    CHECK(sess && SSL_SESSION_is_resumable(sess), "a resumable session");
+    client_free(&cl);
+    return sess;
+}
+
+static void bench_resumed(zt_config *cfg, SSL_CTX *sctx, int n)
+{
+    static const char *const groups[] = {"X25519", "P-256"};
+    size_t i;
+
+    printf("\nResumed handshakes (psk_dhe_ke, TLS_AES_128_GCM_SHA256, one new "
+           "ticket sent; server CPU per handshake, inside the server's calls "
+           "only)\n");
+    printf("  %-7s %-8s %8s %12s %14s %12s\n", "group", "server", "count",
+           "server CPU", "server hs/s", "both ends");
+    printf("  %-7s %-8s %8s %12s %14s %12s\n", "", "", "", "us/hs",
+           "(1 core)", "hs/s wall");
+    for (i = 0; i < sizeof(groups) / sizeof(groups[0]); i++) {
+        SSL_CTX *cctx = client_ctx("TLS_AES_128_GCM_SHA256", groups[i],
+                                   "ECDSA+SHA256");
+        int k, w, warm = n / 10 + 2, reused = 0;
+
+        double t0 = 0, us, wall;
+
+        for (w = 0; w < 2; w++) { /* 0: zigtls, 1: OpenSSL libssl */
+            SSL_SESSION *sess = get_session(w ? NULL : cfg, sctx, cctx);
+            reused = 0;
+            for (k = -warm; k < n; k++) {
+                client cl;
+                if (k == 0) {
+                    g_cpu_ns = g_pairs = 0;
+                    t0 = wall_s();
+                }
+                client_new(&cl, cctx);
+                if (SSL_set_session(cl.ssl, sess) != 1)
+                    die("SSL_set_session");
+                if (w == 0) {
+                    zt_conn *s = zt_handshake(cfg, &cl);
+                    reused += zt_conn_resumed(s);
+                        T(zt_conn_free(s));
+                } else {
+                    oserver o;
+                    os_new(&o, sctx);
+                    os_handshake(&o, &cl);
+                    reused += SSL_session_reused(o.ssl);
+                    T(SSL_free(o.ssl));
+                }
+                client_free(&cl);
+            }
+            wall = wall_s() - t0;
+            us = server_ns() / n / 1e3;
+            CHECK(reused == n + warm, "every handshake resumed");
+            printf("  %-7s %-8s %8d %12.1f %14.0f %12.0f\n", groups[i],
+                   w ? "OpenSSL" : "zigtls", n, us, 1e6 / us, n / wall);
+            SSL_SESSION_free(sess);
         }
         SSL_CTX_free(cctx);
     }
@@ -658,6 +760,29 @@ int main(int argc, char **argv)
            "(subtracted)\n", g_pair_ns);
 
     bench_handshakes(cfg, sctx, n);
+    {
+        /* resumption: a ring key and the wall clock here; OpenSSL's
+         * stateless tickets there, one per handshake on both sides */
+        zt_ticket_keys *ring = zt_ticket_keys_new();
+        uint8_t key[ZT_TICKET_KEY_LONG];
+        SSL_CTX *rctx = SSL_CTX_new(TLS_server_method());
+
+        CHECK(ring && rctx && zt_ticket_key_generate(key) == 0 &&
+                  zt_ticket_keys_add(ring, key, sizeof(key)) == ZT_OK,
+              "ticket key");
+        zt_config_set_ticket_keys(cfg, ring);
+        zt_config_set_wall_clock(cfg, wall_ms, NULL);
+        SSL_CTX_set_min_proto_version(rctx, TLS1_3_VERSION);
+        SSL_CTX_set_num_tickets(rctx, 1);
+        SSL_CTX_set_session_cache_mode(rctx, SSL_SESS_CACHE_OFF);
+        CHECK(SSL_CTX_use_certificate(rctx, creds[0].x) == 1 &&
+                  SSL_CTX_use_PrivateKey(rctx, creds[0].pk) == 1,
+              "OpenSSL server credential");
+        bench_resumed(cfg, rctx, n);
+        zt_config_set_ticket_keys(cfg, NULL);
+        zt_ticket_keys_free(ring);
+        SSL_CTX_free(rctx);
+    }
     bench_bulk(cfg, sctx, (size_t)((double)(1u << 29) * g_scale));
     bench_memory(cfg);
 
