@@ -292,6 +292,7 @@ static zt_err on_record(zt_conn *c, uint8_t type, uint8_t *rec, size_t len,
             return ZT_OK;
         }
         c->n_empty = c->n_ku = 0;
+        c->rx_early = c->st == ZT_S_WAIT_EOED; /* never delivered direct */
         if (dst) {
             *direct = n;
             return ZT_OK;
@@ -471,7 +472,9 @@ zt_err zt_recv_into(zt_conn *c, size_t n, uint8_t *dst, size_t cap,
     if (n > 0 && take_input(c, n) != ZT_OK)
         return c->err;
     for (;;) {
-        /* plaintext held in place (a record larger than dst's room) */
+        /* plaintext held in place (a record larger than dst's room, or
+         * early data: that ends the call, so that what one call returns is
+         * all early or all not, zt_app_data_early) */
         if (c->app_held) {
             k = c->app_len < cap - *got ? c->app_len : cap - *got;
             memcpy(dst + *got, c->in + c->app_off, k);
@@ -482,6 +485,8 @@ zt_err zt_recv_into(zt_conn *c, size_t n, uint8_t *dst, size_t cap,
             if (c->app_len > 0)
                 break;
             drop_held(c);
+            if (c->rx_early)
+                break;
         }
         if (*got == cap || process_into(c, dst, cap, got) != ZT_OK ||
             !c->app_held)
@@ -576,8 +581,12 @@ size_t zt_read(zt_conn *c, uint8_t *buf, size_t len)
 {
     size_t got = 0, n;
     const uint8_t *p;
+    unsigned early = c->rx_early;
 
-    while (got < len && (p = zt_app_data(c, &n)) != NULL) {
+    /* early data and what follows it are not returned together */
+    while (got < len && (p = zt_app_data(c, &n)) != NULL &&
+           (got == 0 || c->rx_early == early)) {
+        early = c->rx_early;
         if (n > len - got)
             n = len - got;
         memcpy(buf + got, p, n);
@@ -920,7 +929,7 @@ zt_early_result zt_conn_early_result(const zt_conn *c)
 
 int zt_app_data_early(const zt_conn *c)
 {
-    return c->app_held && c->st == ZT_S_WAIT_EOED;
+    return c->rx_early;
 }
 
 int zt_conn_ticket_key_id(const zt_conn *c, uint8_t id[ZT_TICKET_KEY_ID_LEN])

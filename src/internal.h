@@ -502,7 +502,7 @@ struct zt_conn {
     unsigned peer_closed : 1, closed : 1, hrr : 1, ccs_seen : 1,
         ccs_sent : 1, done : 1, app_held : 1, ku_pending : 1,
         cr_sent : 1;
-    unsigned resumed : 1, early_ok : 1, key_id_set : 1;
+    unsigned resumed : 1, early_ok : 1, key_id_set : 1, rx_early : 1;
 };
 
 /* engine.c */

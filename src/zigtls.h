@@ -826,8 +826,11 @@ typedef enum zt_early_result {
 zt_early_result zt_conn_early_result(const zt_conn *c);
 const char *zt_early_result_str(zt_early_result r); /* "replayed" */
 
-/* The plaintext zt_app_data offers now arrived as 0-RTT: replayable, from
- * a client whose Finished has not been seen yet (RFC 8446 E.5). */
+/* The plaintext zt_app_data offers now, or the bytes the last
+ * zt_recv_into returned, arrived as 0-RTT: replayable, from a client whose
+ * Finished has not been seen yet (RFC 8446 E.5). zt_recv_into and zt_read
+ * never return early and later data in one call; asked before zt_read, it
+ * says what zt_read will return. */
 int zt_app_data_early(const zt_conn *c);
 /* The id of the ring key that opened this connection's ticket (resumed) or
  * sealed the tickets it was sent; 0 on success, -1 if none (no ticket, or

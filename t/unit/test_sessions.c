@@ -762,6 +762,74 @@ static void early_accepted(zt_ticket_keys *ring)
     zt_config_free(cfg);
 }
 
+/* Early data, EndOfEarlyData, Finished and 1-RTT data arrive together:
+ * zt_recv_into (what nginx uses) and zt_read never return the early bytes
+ * and the later ones in one call, and zt_app_data_early tells which. */
+static void early_boundary(zt_ticket_keys *ring)
+{
+    zt_config *cfg = scfg(ring, 4096);
+    static uint8_t in[4096], dst[4096];
+    zt_conn *s;
+    tcli a = {0}, b = {0};
+    size_t n, off, room, k, got, calls;
+    int pass;
+    uint8_t *p;
+
+    reset_table();
+    reinit(&a);
+    zt_conn_free(full(cfg, &a));
+    for (pass = 0; pass < 2; pass++) {
+        size_t early_got = 0, late_got = 0;
+        int mixed = 0;
+        s = zt_conn_new(cfg);
+        reinit(&b);
+        tcli_resume(&b, &a, 0, 10);
+        CHECK(offer(s, &b, 1) == ZT_OK); /* one early byte, held */
+        CHECK(b.early_accepted);
+        n = tcli_seal(&b, ZT_CT_APPDATA, (const uint8_t *)"EEEEE", 5, 0, in);
+        n += tcli_seal(&b, ZT_CT_APPDATA, (const uint8_t *)"early", 5, 0,
+                       in + n);
+        n += tcli_end_of_early_data(&b, in + n);
+        n += tcli_finished(&b, in + n, 0);
+        n += tcli_seal(&b, ZT_CT_APPDATA, (const uint8_t *)"LLLL", 4, 0,
+                       in + n);
+        for (off = 0, calls = 0; calls < 64 && (off < n || got); calls++) {
+            got = 0;
+            if (pass == 0) {
+                p = zt_recv_buf(s, &room);
+                k = p && off < n ? (n - off < room ? n - off : room) : 0;
+                if (k)
+                    memcpy(p, in + off, k);
+                off += k;
+                CHECK(zt_recv_into(s, k, dst, sizeof(dst), &got) == ZT_OK);
+            } else {
+                if (off < n) {
+                    CHECK(zt_feed(s, in + off, n - off, &k) == ZT_OK);
+                    off += k;
+                }
+                k = zt_app_data_early(s); /* what zt_read will return */
+                got = zt_read(s, dst, sizeof(dst));
+            }
+            if (got && zt_app_data_early(s) && pass == 0)
+                early_got += got, mixed |= memchr(dst, 'L', got) != NULL;
+            else if (got && pass == 0)
+                late_got += got, mixed |= memchr(dst, 'e', got) != NULL;
+            else if (got)
+                (k ? (early_got += got) : (late_got += got)),
+                    mixed |= k ? memchr(dst, 'L', got) != NULL
+                               : memchr(dst, 'e', got) != NULL;
+        }
+        CHECK_MSG(early_got == 11 && late_got == 4 && !mixed,
+                  "pass %d: early %zu, late %zu, mixed %d", pass, early_got,
+                  late_got, mixed);
+        CHECK(zt_conn_state(s) & ZT_ST_HANDSHAKE_DONE);
+        zt_conn_free(s);
+    }
+    tcli_free(&a);
+    tcli_free(&b);
+    zt_config_free(cfg);
+}
+
 /* 0-RTT refused: each reason, the early data skipped, 1-RTT completes. */
 static void early_refused_case(const char *name, zt_config *cfg,
                                const tcli *from, tcli *t, uint32_t age,
@@ -1109,6 +1177,7 @@ void suite_sessions(void)
     fallbacks(ring);
     rotation();
     early_accepted(ring);
+    early_boundary(ring);
     early_refused(ring);
     early_replayed(ring);
     aborts(ring);
