@@ -290,8 +290,13 @@ zt_err zt_config_set_ticket_lifetime(zt_config *cfg, uint32_t seconds)
 zt_err zt_config_set_session_context(zt_config *cfg, const uint8_t *ctx,
                                      size_t len)
 {
-    if (len > ZT_MAX_SESSION_CONTEXT)
-        return ZT_E_CONFIG;
+    if (len > ZT_MAX_SESSION_CONTEXT) {
+        /* kept as its SHA-256 */
+        if (zt_hash_oneshot(ZT_SHA256, ctx, len, cfg->session_ctx))
+            return ZT_E_INTERNAL;
+        cfg->session_ctx_len = 32;
+        return ZT_OK;
+    }
     if (len)
         memcpy(cfg->session_ctx, ctx, len);
     cfg->session_ctx_len = len;

@@ -469,8 +469,8 @@ zt_err zt_config_set_ticket_lifetime(zt_config *cfg, uint32_t seconds) ZT_WUR;
  * the same session context (compared after the ClientHello callback chose
  * the configuration), else a full handshake. Give every server{} its own
  * value, derived from its identity and from every verification policy a
- * full handshake would apply. Up to ZT_MAX_SESSION_CONTEXT bytes; default
- * empty.
+ * full handshake would apply. Up to ZT_MAX_SESSION_CONTEXT bytes are kept
+ * as they are, a longer value as its SHA-256; default empty.
  */
 zt_err zt_config_set_session_context(zt_config *cfg, const uint8_t *ctx,
                                      size_t len) ZT_WUR;

@@ -535,6 +535,32 @@ static void fallbacks(zt_ticket_keys *ring)
     reinit(&t);
     tcli_resume(&t, &a, 0, 10);
     fallback("wrong server (context)", o, &t, ZT_PSK_WRONG_SERVER);
+    {
+        /* long contexts are hashed: equal ones agree, others do not */
+        static const char lc[] = "http|www.example.com example.com|"
+                                 "/etc/nginx/tls/example.crt|v1";
+        zt_config *l1 = scfg(ring, 0), *l2 = scfg(ring, 0);
+        tcli h = {0};
+        CHECK(zt_config_set_session_context(l1, (const uint8_t *)lc,
+                                            sizeof(lc) - 1) == ZT_OK);
+        CHECK(zt_config_set_session_context(l2, (const uint8_t *)lc,
+                                            sizeof(lc) - 2) == ZT_OK);
+        reinit(&h);
+        zt_conn_free(full(l1, &h));
+        reinit(&t);
+        tcli_resume(&t, &h, 0, 10);
+        fallback("wrong server (long context)", l2, &t,
+                 ZT_PSK_WRONG_SERVER);
+        reinit(&t);
+        tcli_resume(&t, &h, 0, 10);
+        s = zt_conn_new(l1);
+        CHECK(offer(s, &t, 0) == ZT_OK && finish(s, &t) == ZT_OK);
+        CHECK(zt_conn_resumed(s));
+        zt_conn_free(s);
+        tcli_free(&h);
+        zt_config_free(l1);
+        zt_config_free(l2);
+    }
     /* ... chosen by the ClientHello callback, as by SNI in nginx */
     switch_to = o;
     {
